@@ -1,0 +1,55 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Concord",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "concord", targets: ["concord"]),
+        .library(name: "ConcordCore", targets: ["ConcordCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // Pre-keyed HMAC-SHA256 over the system's libcrypto: the hot loop of pseudonymisation.
+        .target(
+            name: "CConcordCrypto",
+            linkerSettings: [.linkedLibrary("crypto")]
+        ),
+        // The pure core: CSV, dataset schemas, normalisation, match keys. No I/O beyond byte streams.
+        .target(
+            name: "ConcordCore",
+            dependencies: [
+                "CConcordCrypto",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.embedInCode("Resources/nicknames.csv")]
+        ),
+        // What runs at an agency: linkage key files and the streaming pseudonymise pipeline.
+        .target(name: "ConcordAgent", dependencies: ["ConcordCore"]),
+        // The hub's side of the foundation: checking that a received extract holds no raw identifier.
+        .target(name: "ConcordHub", dependencies: ["ConcordCore"]),
+        // Deterministic synthetic populations and agency extracts for tests, the demo and benchmarks.
+        .target(name: "ConcordSynth", dependencies: ["ConcordCore"]),
+        .executableTarget(
+            name: "concord",
+            dependencies: [
+                "ConcordCore", "ConcordAgent", "ConcordHub", "ConcordSynth",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "ConcordCoreTests",
+            dependencies: ["ConcordCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(name: "ConcordAgentTests", dependencies: ["ConcordAgent", "ConcordSynth"]),
+        .testTarget(name: "ConcordHubTests", dependencies: ["ConcordHub", "ConcordAgent"]),
+        .testTarget(name: "ConcordSynthTests", dependencies: ["ConcordSynth", "ConcordCore"]),
+        .testTarget(name: "ConcordEndToEndTests", dependencies: ["ConcordCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,200 @@
+import ConcordCore
+
+/// Pseudonymises one extract file into a file the agency may send on: validates every row against
+/// the dataset schema, writes match keys and the non-identifying fields, and sends bad rows to a
+/// rejects file that stays at the agency.
+///
+/// Streams in bounded memory (a few batches in flight, whatever the file size), uses every core,
+/// and keeps the output in input order. Output and rejects appear complete or not at all.
+public struct PseudonymiseJob: Sendable {
+    public var schema: DatasetSchema
+    public var key: LinkageKey
+    public var inputPath: String
+    public var outputPath: String
+    /// Where rejected rows are described; `nil` writes `<output>.rejects.csv` only if a row is rejected.
+    public var rejectsPath: String?
+    /// Batches processed at once; each holds `batchSize` rows.
+    public var parallelism: Int
+    public var batchSize = 4096
+    public var maximumRecordBytes = CSVParser.defaultMaximumRecordBytes
+
+    public init(schema: DatasetSchema, key: LinkageKey, inputPath: String, outputPath: String, rejectsPath: String? = nil, parallelism: Int) {
+        self.schema = schema
+        self.key = key
+        self.inputPath = inputPath
+        self.outputPath = outputPath
+        self.rejectsPath = rejectsPath
+        self.parallelism = max(1, parallelism)
+    }
+
+    /// The default rejects file for an output path.
+    public static func defaultRejectsPath(for outputPath: String) -> String {
+        (outputPath.hasSuffix(".csv") ? String(outputPath.dropLast(4)) : outputPath) + ".rejects.csv"
+    }
+
+    /// Runs the job. `progress` is called after each batch is written, from the calling task.
+    public func run(progress: (PseudonymiseProgress) -> Void = { _ in }) async throws -> PseudonymiseSummary {
+        let input = try InputFile(path: inputPath)
+        var batches = BatchReader(input: input, parser: CSVParser(delimiter: schema.dialect.delimiter, maximumRecordBytes: maximumRecordBytes, batchSize: batchSize))
+        guard let first = try batches.next(), let header = first.strings.first else {
+            throw PseudonymiseError.emptyInput(inputPath)
+        }
+        let columns = try ExtractHeader.columns(of: header, for: schema)
+        let pseudonymiser = RecordPseudonymiser(schema: schema, key: key, columns: columns)
+
+        let output = try AtomicOutputFile(path: outputPath)
+        let rejects = try RejectsWriter(path: rejectsPath ?? Self.defaultRejectsPath(for: outputPath), always: rejectsPath != nil)
+        defer {
+            output.abandon()
+            rejects.abandon()
+        }
+        var headerWriter = CSVWriter()
+        headerWriter.appendRecord(schema.pseudonymisedColumns)
+        try output.write(headerWriter.bytes)
+
+        var summary = PseudonymiseSummary(outputPath: outputPath)
+        let inFlightLimit = parallelism * 2
+        try await withThrowingTaskGroup(of: (Int, PseudonymisedBatch).self) { group in
+            var nextBatch: CSVRecordBatch? = first
+            var submitted = 0
+            var nextToWrite = 0
+            var finished: [Int: PseudonymisedBatch] = [:]
+            while nextBatch != nil || submitted > nextToWrite {
+                if let batch = nextBatch, submitted - nextToWrite < inFlightLimit {
+                    let sequence = submitted
+                    group.addTask { [pseudonymiser] in
+                        var worker = pseudonymiser
+                        return (sequence, worker.pseudonymise(batch, skippingFirst: sequence == 0))
+                    }
+                    submitted += 1
+                    nextBatch = try batches.next()
+                    continue
+                }
+                guard let (sequence, result) = try await group.next() else { break }
+                finished[sequence] = result
+                while let ready = finished.removeValue(forKey: nextToWrite) {
+                    try output.write(ready.output)
+                    try rejects.write(ready.rejects)
+                    summary.add(ready)
+                    nextToWrite += 1
+                    progress(PseudonymiseProgress(rowsRead: summary.rowsRead, rowsRejected: summary.rowsRejected,
+                                                  bytesRead: batches.bytesRead, bytesTotal: input.size))
+                }
+            }
+        }
+        try output.commit()
+        summary.rejectsPath = try rejects.commit()
+        return summary
+    }
+}
+
+/// Reads an input file chunk by chunk and hands back parsed batches.
+private struct BatchReader {
+    let input: InputFile
+    var parser: CSVParser
+    var ready: [CSVRecordBatch] = []
+    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    var atEnd = false
+    private(set) var bytesRead = 0
+
+    init(input: InputFile, parser: CSVParser) {
+        self.input = input
+        self.parser = parser
+    }
+
+    mutating func next() throws -> CSVRecordBatch? {
+        while ready.isEmpty && !atEnd {
+            let count = try buffer.withUnsafeMutableBytes { try input.read(into: $0) }
+            bytesRead += count
+            do {
+                if count == 0 {
+                    atEnd = true
+                    ready = try parser.finish()
+                } else {
+                    ready = try buffer.withUnsafeBytes { try parser.consume(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+                }
+            } catch {
+                throw PseudonymiseError.malformedCSV(input.path, error)
+            }
+        }
+        return ready.isEmpty ? nil : ready.removeFirst()
+    }
+}
+
+/// The rejects file: `line,field,reason`, one line per problem. Created only when needed unless asked for.
+private final class RejectsWriter {
+    let path: String
+    let always: Bool
+    private var file: AtomicOutputFile?
+
+    init(path: String, always: Bool) throws(FileError) {
+        self.path = path
+        self.always = always
+        if always { try open() }
+    }
+
+    func write(_ rows: [RejectedRow]) throws(FileError) {
+        guard !rows.isEmpty else { return }
+        if file == nil { try open() }
+        var writer = CSVWriter()
+        for row in rows {
+            for problem in row.problems {
+                writer.appendRecord([String(row.line), problem.field, problem.reason])
+            }
+        }
+        try file?.write(writer.bytes)
+    }
+
+    /// Commits the file if there is one; returns its path.
+    func commit() throws(FileError) -> String? {
+        guard let file else { return nil }
+        try file.commit()
+        return path
+    }
+
+    func abandon() { file?.abandon() }
+
+    private func open() throws(FileError) {
+        let file = try AtomicOutputFile(path: path)
+        var writer = CSVWriter()
+        writer.appendRecord(["line", "field", "reason"])
+        try file.write(writer.bytes)
+        self.file = file
+    }
+}
+
+/// How far a job has got.
+public struct PseudonymiseProgress: Sendable {
+    public var rowsRead: Int
+    public var rowsRejected: Int
+    public var bytesRead: Int
+    public var bytesTotal: Int
+}
+
+/// What a finished job did.
+public struct PseudonymiseSummary: Sendable {
+    public var rowsRead = 0
+    public var rowsWritten = 0
+    public var rowsRejected = 0
+    public var outputPath: String
+    public var rejectsPath: String?
+
+    mutating func add(_ batch: PseudonymisedBatch) {
+        rowsRead += batch.rowsRead
+        rowsWritten += batch.rowsWritten
+        rowsRejected += batch.rowsRejected
+    }
+}
+
+/// Why a pseudonymise job could not run. Nothing is written when it throws.
+public enum PseudonymiseError: Error, Sendable, CustomStringConvertible {
+    case emptyInput(String)
+    case malformedCSV(String, Error)
+
+    public var description: String {
+        switch self {
+        case .emptyInput(let path): "\(path) is empty: an extract starts with a header line naming its columns"
+        case .malformedCSV(let path, let error): "\(path): \(error). Nothing was written."
+        }
+    }
+}

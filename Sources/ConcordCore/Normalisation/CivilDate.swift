@@ -1,0 +1,54 @@
+/// A calendar date without time or time zone, as agency systems record dates of birth and events.
+public struct CivilDate: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let year: Int
+    public let month: Int
+    public let day: Int
+
+    /// A real date in the proleptic Gregorian calendar with a four-digit year, or `nil`.
+    public init?(year: Int, month: Int, day: Int) {
+        guard (1000...9999).contains(year), (1...12).contains(month),
+              (1...Self.daysIn(month: month, year: year)).contains(day) else { return nil }
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// Parses the ISO 8601 calendar form `YYYY-MM-DD`.
+    public init?(iso text: some StringProtocol) {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              let year = ASCII.decimal(bytes[0..<4]), let month = ASCII.decimal(bytes[5..<7]),
+              let day = ASCII.decimal(bytes[8..<10]) else { return nil }
+        self.init(year: year, month: month, day: day)
+    }
+
+    public static func isLeapYear(_ year: Int) -> Bool {
+        (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    }
+
+    public static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: isLeapYear(year) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// `YYYY-MM-DD`.
+    public var description: String { "\(yearText)-\(ASCII.twoDigits(month))-\(ASCII.twoDigits(day))" }
+    /// `YYYY`.
+    public var yearText: String { String(year) }
+    /// `YYYY-MM`.
+    public var yearMonthText: String { "\(yearText)-\(ASCII.twoDigits(month))" }
+
+    /// The date with day and month exchanged, when that is a different real date: the commonest
+    /// keying error in dates of birth (US and UK orders mixed up).
+    public var swappingDayAndMonth: CivilDate? {
+        guard day != month else { return nil }
+        return CivilDate(year: year, month: day, day: month)
+    }
+
+    public static func < (lhs: CivilDate, rhs: CivilDate) -> Bool {
+        (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
+    }
+}

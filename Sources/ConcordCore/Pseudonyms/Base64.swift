@@ -1,0 +1,54 @@
+/// Base64 (RFC 4648) without Foundation, for key files and the URL-safe alphabet of match keys.
+enum Base64 {
+    private static let standard = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    static let urlSafe = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    /// Standard alphabet with padding.
+    static func encode(_ bytes: [UInt8]) -> String {
+        var output: [UInt8] = []
+        encode(bytes, alphabet: standard, padded: true, into: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Appends the encoding of `bytes` to `output`.
+    static func encode(_ bytes: some Collection<UInt8>, alphabet: [UInt8], padded: Bool, into output: inout [UInt8]) {
+        var iterator = bytes.makeIterator()
+        while let first = iterator.next() {
+            let second = iterator.next()
+            let third = second == nil ? nil : iterator.next()
+            let value = UInt32(first) << 16 | UInt32(second ?? 0) << 8 | UInt32(third ?? 0)
+            output.append(alphabet[Int(value >> 18 & 63)])
+            output.append(alphabet[Int(value >> 12 & 63)])
+            if second != nil { output.append(alphabet[Int(value >> 6 & 63)]) } else if padded { output.append(UInt8(ascii: "=")) }
+            if third != nil { output.append(alphabet[Int(value & 63)]) } else if padded { output.append(UInt8(ascii: "=")) }
+        }
+    }
+
+    /// Decodes the standard alphabet with padding; `nil` for anything else.
+    static func decode(_ text: some StringProtocol) -> [UInt8]? {
+        let input = Array(text.utf8)
+        guard input.count % 4 == 0 else { return nil }
+        var output: [UInt8] = []
+        var index = 0
+        while index < input.count {
+            var value: UInt32 = 0
+            var padding = 0
+            for offset in 0..<4 {
+                let byte = input[index + offset]
+                value <<= 6
+                if byte == UInt8(ascii: "=") {
+                    guard index + 4 == input.count, offset >= 2 else { return nil }
+                    padding += 1
+                } else {
+                    guard padding == 0, let digit = standard.firstIndex(of: byte) else { return nil }
+                    value |= UInt32(digit)
+                }
+            }
+            output.append(UInt8(value >> 16 & 0xFF))
+            if padding < 2 { output.append(UInt8(value >> 8 & 0xFF)) }
+            if padding < 1 { output.append(UInt8(value & 0xFF)) }
+            index += 4
+        }
+        return output
+    }
+}

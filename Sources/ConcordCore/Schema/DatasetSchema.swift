@@ -1,0 +1,217 @@
+/// A dataset schema (`concord-dataset/1`, specified in `docs/dataset-schema.md`): the columns of
+/// one agency extract, what each means, and how its identifiers become match keys.
+public struct DatasetSchema: Sendable, Hashable {
+    /// The value of the `format:` line this version of Concord reads.
+    public static let format = "concord-dataset/1"
+
+    public var dataset: String
+    public var version: Int
+    public var title: String
+    public var description: String?
+    public var providerType: String?
+    public var dialect: CSVDialect
+    /// In the order the source system exports them.
+    public var fields: [Field]
+    /// Strongest first.
+    public var matchKeys: [MatchKeyDefinition]
+
+    public init(dataset: String, version: Int, title: String, description: String? = nil, providerType: String? = nil,
+                dialect: CSVDialect = CSVDialect(), fields: [Field], matchKeys: [MatchKeyDefinition]) {
+        self.dataset = dataset
+        self.version = version
+        self.title = title
+        self.description = description
+        self.providerType = providerType
+        self.dialect = dialect
+        self.fields = fields
+        self.matchKeys = matchKeys
+    }
+
+    /// The field with this name.
+    public func field(named name: String) -> Field? {
+        fields.first { $0.name == name }
+    }
+
+    /// The field carrying this identity.
+    public func field(with identity: Identity) -> Field? {
+        fields.first { $0.identity == identity }
+    }
+
+    /// The fields that may leave the agency after pseudonymisation, in schema order:
+    /// quasi-identifiers (generalised) and attributes. Identifiers and free text never do.
+    public var releasableFields: [Field] {
+        fields.filter { $0.role == .quasiIdentifier || $0.role == .attribute }
+    }
+
+    /// The header of a pseudonymised extract: match keys, then releasable fields.
+    public var pseudonymisedColumns: [String] {
+        matchKeys.map(\.name) + releasableFields.map(\.name)
+    }
+}
+
+/// How an extract's CSV is written.
+public struct CSVDialect: Sendable, Hashable {
+    /// One ASCII byte other than a quote, CR or LF.
+    public var delimiter: UInt8
+    /// Cell texts, after trimming, that mean "no value".
+    public var nullValues: Set<String>
+
+    public init(delimiter: UInt8 = UInt8(ascii: ","), nullValues: Set<String> = [""]) {
+        self.delimiter = delimiter
+        self.nullValues = nullValues
+    }
+}
+
+/// One column of a dataset.
+public struct Field: Sendable, Hashable {
+    public var name: String
+    public var type: FieldType
+    public var role: FieldRole
+    public var required: Bool
+    public var description: String?
+    /// What the field says about the person, for match keys.
+    public var identity: Identity?
+    /// How a quasi-identifier is coarsened before it leaves the agency.
+    public var generalisation: Generalisation?
+
+    public init(name: String, type: FieldType, role: FieldRole, required: Bool = false, description: String? = nil,
+                identity: Identity? = nil, generalisation: Generalisation? = nil) {
+        self.name = name
+        self.type = type
+        self.role = role
+        self.required = required
+        self.description = description
+        self.identity = identity
+        self.generalisation = generalisation
+    }
+}
+
+/// A field's type, with the constraints that apply to it.
+public enum FieldType: Sendable, Hashable {
+    case string(maximumLength: Int?)
+    case integer(minimum: Int?, maximum: Int?)
+    case decimal(minimum: Double?, maximum: Double?)
+    case date(formats: [DateFormat], minimum: CivilDate?, maximum: CivilDate?)
+    case boolean
+    case enumeration(values: [String])
+    case name
+    case postcode
+    case nhsNumber
+    case sex
+    case reference(maximumLength: Int?)
+
+    /// The name used in schema files.
+    public var keyword: String {
+        switch self {
+        case .string: "string"
+        case .integer: "integer"
+        case .decimal: "decimal"
+        case .date: "date"
+        case .boolean: "boolean"
+        case .enumeration: "enum"
+        case .name: "name"
+        case .postcode: "postcode"
+        case .nhsNumber: "nhs_number"
+        case .sex: "sex"
+        case .reference: "reference"
+        }
+    }
+}
+
+/// What a field may do when it leaves the agency.
+public enum FieldRole: String, Sendable, Hashable, CaseIterable {
+    /// Never leaves raw: only its match keys do.
+    case identifier
+    /// Leaves only generalised.
+    case quasiIdentifier = "quasi_identifier"
+    /// Leaves in its normalised form, as far as an agreement permits.
+    case attribute
+    /// Never leaves unless an agreement explicitly allows it.
+    case freeText = "free_text"
+}
+
+/// What a field says about the person, independent of the column's name in any one system.
+public enum Identity: Sendable, Hashable, CustomStringConvertible {
+    case forename, surname, dateOfBirth, postcode, nhsNumber, sex
+    /// A reference number scheme, e.g. `upn` (unique pupil number).
+    case reference(String)
+
+    public init(keyword: String) {
+        switch keyword {
+        case "forename": self = .forename
+        case "surname": self = .surname
+        case "date_of_birth": self = .dateOfBirth
+        case "postcode": self = .postcode
+        case "nhs_number": self = .nhsNumber
+        case "sex": self = .sex
+        default: self = .reference(keyword)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .forename: "forename"
+        case .surname: "surname"
+        case .dateOfBirth: "date_of_birth"
+        case .postcode: "postcode"
+        case .nhsNumber: "nhs_number"
+        case .sex: "sex"
+        case .reference(let scheme): scheme
+        }
+    }
+
+    /// The field type this identity requires.
+    public var requiredTypeKeyword: String {
+        switch self {
+        case .forename, .surname: "name"
+        case .dateOfBirth: "date"
+        case .postcode: "postcode"
+        case .nhsNumber: "nhs_number"
+        case .sex: "sex"
+        case .reference: "reference"
+        }
+    }
+}
+
+/// How a quasi-identifier is coarsened.
+public enum Generalisation: Sendable, Hashable, CustomStringConvertible {
+    case year, yearMonth
+    case postcodeSector, postcodeDistrict, postcodeArea
+    /// Integer bands of this width starting at 0.
+    case band(width: Int)
+
+    public init?(keyword: String) {
+        switch keyword {
+        case "year": self = .year
+        case "year_month": self = .yearMonth
+        case "postcode_sector": self = .postcodeSector
+        case "postcode_district": self = .postcodeDistrict
+        case "postcode_area": self = .postcodeArea
+        default:
+            guard keyword.hasPrefix("band_"), let width = Int(keyword.dropFirst(5)), width >= 2,
+                  String(width) == keyword.dropFirst(5) else { return nil }
+            self = .band(width: width)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .year: "year"
+        case .yearMonth: "year_month"
+        case .postcodeSector: "postcode_sector"
+        case .postcodeDistrict: "postcode_district"
+        case .postcodeArea: "postcode_area"
+        case .band(let width): "band_\(width)"
+        }
+    }
+
+    /// Whether this generalisation applies to a field of `type`.
+    public func applies(to type: FieldType) -> Bool {
+        switch (self, type) {
+        case (.year, .date), (.yearMonth, .date): true
+        case (.postcodeSector, .postcode), (.postcodeDistrict, .postcode), (.postcodeArea, .postcode): true
+        case (.band, .integer): true
+        default: false
+        }
+    }
+}

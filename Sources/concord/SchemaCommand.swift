@@ -1,0 +1,88 @@
+import ArgumentParser
+import ConcordCore
+import Foundation
+
+struct SchemaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schema",
+        abstract: "Check and explain dataset schemas.",
+        subcommands: [Check.self, Show.self]
+    )
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check dataset schemas and report every problem.",
+            discussion: """
+            Each problem is reported as FILE:LINE:COLUMN: FIELD-PATH: message. Exits 1 if any file
+            is invalid. The format is specified in docs/dataset-schema.md.
+            """
+        )
+
+        @Argument(help: ArgumentHelp("Dataset schema files (YAML).", valueName: "file"))
+        var files: [String]
+
+        func validate() throws {
+            if files.isEmpty { throw ValidationError("name at least one schema file") }
+        }
+
+        func run() async throws {
+            var invalid = 0
+            for file in files {
+                do {
+                    let schema = try loadSchema(file)
+                    print("\(file): ok: \(schema.dataset) version \(schema.version), \(schema.fields.count) fields, \(schema.matchKeys.count) match keys")
+                } catch let error as InvalidDocumentError {
+                    invalid += 1
+                    for problem in error.problems { print(problem) }
+                }
+            }
+            if invalid > 0 {
+                Console.note("\(invalid) of \(files.count) schemas are invalid")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Explain what a schema lets leave the agency.",
+            discussion: "Lists each field with its role and what becomes of it, then the match keys and the columns of a pseudonymised extract."
+        )
+
+        @Argument(help: ArgumentHelp("A dataset schema file.", valueName: "file"))
+        var file: String
+
+        func run() async throws {
+            let schema = try loadSchema(file)
+            print("\(schema.dataset) version \(schema.version): \(schema.title)")
+            print("\nfields:")
+            for field in schema.fields {
+                let fate = switch field.role {
+                case .identifier: "never leaves; used only for match keys"
+                case .quasiIdentifier: "leaves generalised to \(field.generalisation.map(String.init(describing:)) ?? "?")"
+                case .attribute: "leaves as is (normalised)"
+                case .freeText: "never leaves unless an agreement allows it"
+                }
+                let identity = field.identity.map { ", identity \($0)" } ?? ""
+                print("  \(field.name) (\(field.type.keyword)\(field.required ? ", required" : "")\(identity)): \(fate)")
+            }
+            print("\nmatch keys:")
+            for key in schema.matchKeys {
+                let alias = key.hashedAs == key.name ? "" : " (compared with \(key.hashedAs))"
+                print("  \(key.name) = \(key.components.map(\.description).joined(separator: " + "))\(alias)")
+            }
+            print("\npseudonymised columns: \(schema.pseudonymisedColumns.joined(separator: ", "))")
+        }
+    }
+}
+
+/// Loads a schema file, turning read failures into the same problem format as content errors.
+func loadSchema(_ path: String) throws -> DatasetSchema {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw InvalidDocumentError(problems: [DocumentProblem(file: path, line: nil, column: nil, path: "", message: "cannot read the file")])
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+        throw InvalidDocumentError(problems: [DocumentProblem(file: path, line: nil, column: nil, path: "", message: "not UTF-8 text")])
+    }
+    return try DatasetSchema(yaml: text, file: path)
+}
