@@ -218,6 +218,11 @@ public struct CSVError: Error, Sendable, Equatable, CustomStringConvertible {
     public var line: Int
     public var kind: Kind
 
+    public init(line: Int, kind: Kind) {
+        self.line = line
+        self.kind = kind
+    }
+
     public var description: String {
         switch kind {
         case .quoteInUnquotedField:

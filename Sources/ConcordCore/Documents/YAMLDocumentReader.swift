@@ -159,6 +159,13 @@ public struct YAMLDocumentReader {
              .composer(let context, let problem, let mark, _):
             let detail = context.map { "\($0.text) " } ?? ""
             problems.append(DocumentProblem(file: file, line: mark.line, column: mark.column, path: "", message: "not valid YAML: \(detail)\(problem)"))
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            // Yams marks the first occurrence only: name the keys so every repeat can be found.
+            let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
+            problems.append(DocumentProblem(file: file, line: context.mark.line, column: context.mark.column, path: "",
+                                            message: "\(keys) appears more than once in the same mapping (first here)"))
+        case .reader(let problem, _, _, _):
+            problems.append(DocumentProblem(file: file, line: nil, column: nil, path: "", message: "not readable as YAML text: \(problem)"))
         default:
             problems.append(DocumentProblem(file: file, line: nil, column: nil, path: "", message: "not valid YAML: \(error)"))
         }

@@ -44,10 +44,12 @@ public struct PersonalName: Sendable, Hashable, CustomStringConvertible {
         "Æ": "AE", "Œ": "OE", "Ø": "O", "Ł": "L", "Đ": "D", "Ð": "D", "Þ": "TH", "ẞ": "SS", "Ħ": "H", "Ŧ": "T",
     ]
 
-    static let apostrophes: Set<Unicode.Scalar> = ["'", "`", "\u{2018}", "\u{2019}", "\u{02BC}"]
+    /// Dropped before letters are classified: U+02BC and U+02BB are modifier letters, but in names
+    /// they stand where an apostrophe would (Ngʼangʼa, ʻOhana).
+    static let apostrophes: Set<Unicode.Scalar> = ["'", "`", "\u{2018}", "\u{2019}", "\u{02BC}", "\u{02BB}"]
 
     /// The same rules as `unicodeWords`, on ASCII bytes without building intermediate strings.
-    private static func asciiWords(_ bytes: UnsafeBufferPointer<UInt8>) -> [String] {
+    static func asciiWords(_ bytes: UnsafeBufferPointer<UInt8>) -> [String] {
         var words: [String] = []
         var word: [UInt8] = []
         word.reserveCapacity(bytes.count)
@@ -65,7 +67,7 @@ public struct PersonalName: Sendable, Hashable, CustomStringConvertible {
         return words
     }
 
-    private static func unicodeWords(_ text: String) -> [String] {
+    static func unicodeWords(_ text: String) -> [String] {
         let folded = text.decomposedStringWithCompatibilityMapping.uppercased()
         var words: [String] = []
         var word = String.UnicodeScalarView()
@@ -78,13 +80,13 @@ public struct PersonalName: Sendable, Hashable, CustomStringConvertible {
                 word.append(contentsOf: replacement.unicodeScalars)
                 continue
             }
+            if apostrophes.contains(scalar) { continue }
             switch scalar.properties.generalCategory {
             case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
                 word.append(scalar)
             case .nonspacingMark, .spacingMark, .enclosingMark:
                 continue
             default:
-                if apostrophes.contains(scalar) { continue }
                 endWord()
             }
         }

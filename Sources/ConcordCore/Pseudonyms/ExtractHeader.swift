@@ -27,6 +27,14 @@ public struct HeaderMismatch: Error, Sendable, Equatable, CustomStringConvertibl
     public var unexpected: [String]
     public var duplicated: [String]
 
+    public init(dataset: String, version: Int, missing: [String], unexpected: [String], duplicated: [String]) {
+        self.dataset = dataset
+        self.version = version
+        self.missing = missing
+        self.unexpected = unexpected
+        self.duplicated = duplicated
+    }
+
     public var description: String {
         var parts: [String] = []
         if !missing.isEmpty { parts.append("missing columns: \(missing.joined(separator: ", "))") }

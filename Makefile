@@ -1,0 +1,46 @@
+# Concord: common tasks. `make` alone lists them.
+#
+#   make test SWIFT_TEST_FLAGS='--filter ConcordCoreTests'
+#   make demo ARGS='--people 20000 --seed 7'
+#   make bench ARGS='...'
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+SWIFT ?= swift
+SWIFT_BUILD_FLAGS ?=
+SWIFT_TEST_FLAGS ?=
+ARGS ?=
+
+RELEASE_BUILD = $(SWIFT) build -c release $(SWIFT_BUILD_FLAGS)
+
+.PHONY: help deps build test release demo bench clean
+
+help: ## List the targets
+	@echo 'Concord make targets:'
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-zA-Z_-]*:.*## / { printf "  %-9s %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
+	@echo 'Variables: SWIFT_TEST_FLAGS (test), SWIFT_BUILD_FLAGS (build, release, demo, bench), ARGS (demo, bench)'
+
+deps: ## Install missing Debian packages (PostgreSQL 15, libssl-dev, libpq-dev, ...)
+	scripts/install-deps.sh
+
+build: deps ## Debug build (swift build)
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
+
+test: deps ## Run all tests against a throwaway PostgreSQL (CONCORD_TEST_DATABASE_URL)
+	scripts/with-test-postgres.sh $(SWIFT) test $(SWIFT_TEST_FLAGS)
+
+release: ## Release build (swift build -c release)
+	$(RELEASE_BUILD)
+
+demo: deps ## Foundation demo: synth, pseudonymise, summary in demo-output/ (ARGS: --people N --seed N)
+	$(RELEASE_BUILD)
+	scripts/demo.sh $(ARGS)
+
+bench: deps ## Benchmarks with the release build, results in bench-output/ (ARGS passed to Benchmarks/run.sh)
+	$(RELEASE_BUILD)
+	bash Benchmarks/run.sh $(ARGS)
+
+clean: ## Remove .build, demo-output and bench-output
+	rm -rf .build demo-output bench-output
