@@ -10,16 +10,17 @@ public struct CSVWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
-    /// Appends a field whose bytes need no quoting (the caller knows, e.g. a match key).
-    public mutating func appendPlainField(_ field: some Collection<UInt8>) {
+    /// Appends a field whose bytes the caller writes and knows need no quoting (a match key).
+    public mutating func appendPlainField(_ write: (inout [UInt8]) -> Void) {
         separate()
-        bytes.append(contentsOf: field)
+        write(&bytes)
     }
 
     /// Appends a field, quoting it when needed.
-    public mutating func appendField(_ field: some Collection<UInt8>) {
+    public mutating func appendField(_ field: UnsafeBufferPointer<UInt8>) {
         separate()
         let quote = UInt8(ascii: "\"")
+        let delimiter = self.delimiter
         guard field.contains(where: { $0 == delimiter || $0 == quote || $0 == 0x0A || $0 == 0x0D }) else {
             bytes.append(contentsOf: field)
             return
@@ -33,7 +34,8 @@ public struct CSVWriter: Sendable {
     }
 
     public mutating func appendField(_ field: String) {
-        appendField(field.utf8)
+        var field = field
+        field.withUTF8 { appendField($0) }
     }
 
     /// Appends an empty field.

@@ -35,11 +35,16 @@ public struct CivilDate: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// `YYYY-MM-DD`.
-    public var description: String { "\(yearText)-\(ASCII.twoDigits(month))-\(ASCII.twoDigits(day))" }
+    public var description: String { text(digits: [year / 1000, year / 100 % 10, year / 10 % 10, year % 10, -1, month / 10, month % 10, -1, day / 10, day % 10]) }
     /// `YYYY`.
     public var yearText: String { String(year) }
     /// `YYYY-MM`.
-    public var yearMonthText: String { "\(yearText)-\(ASCII.twoDigits(month))" }
+    public var yearMonthText: String { text(digits: [year / 1000, year / 100 % 10, year / 10 % 10, year % 10, -1, month / 10, month % 10]) }
+
+    /// Digits with -1 for a hyphen: these strings are built for every record, so without interpolation.
+    private func text(digits: [Int]) -> String {
+        String(decoding: digits.map { $0 < 0 ? UInt8(ascii: "-") : UInt8(0x30 + $0) }, as: UTF8.self)
+    }
 
     /// The date with day and month exchanged, when that is a different real date: the commonest
     /// keying error in dates of birth (US and UK orders mixed up).

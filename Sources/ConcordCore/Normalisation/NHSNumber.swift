@@ -10,7 +10,7 @@ public enum NHSNumber {
             guard ASCII.isDigit(byte), digits.count < 10 else { return nil }
             digits.append(byte - 0x30)
         }
-        guard digits.count == 10, Set(digits).count > 1 else { return nil }
+        guard digits.count == 10, digits.contains(where: { $0 != digits[0] }) else { return nil }
         var sum = 0
         for position in 0..<9 {
             sum += Int(digits[position]) * (10 - position)

@@ -8,19 +8,15 @@ public struct PersonalName: Sendable, Hashable, CustomStringConvertible {
 
     /// Normalises a name; `nil` when the bytes are not UTF-8 or no letter remains.
     public init?(_ bytes: UnsafeBufferPointer<UInt8>) {
-        let words: [String]
+        let normalised: String?
         if ASCII.isASCII(bytes) {
-            words = Self.asciiWords(bytes)
+            normalised = Self.asciiNormalised(bytes)
         } else {
             guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
-            words = Self.unicodeWords(text)
+            normalised = Self.unicodeNormalised(text)
         }
-        var kept = words[...]
-        while kept.count > 1, let first = kept.first, Self.titles.contains(first) {
-            kept = kept.dropFirst()
-        }
-        guard !kept.isEmpty else { return nil }
-        normalised = kept.joined(separator: " ")
+        guard let normalised else { return nil }
+        self.normalised = normalised
     }
 
     public var description: String { normalised }
@@ -34,10 +30,10 @@ public struct PersonalName: Sendable, Hashable, CustomStringConvertible {
     /// Every word run together: all words of a surname are part of it.
     public var joinedWords: String {
         guard normalised.utf8.contains(UInt8(ascii: " ")) else { return normalised }
-        return normalised.replacingOccurrences(of: " ", with: "")
+        return String(decoding: normalised.utf8.filter { $0 != UInt8(ascii: " ") }, as: UTF8.self)
     }
 
-    static let titles: Set<String> = ["MR", "MRS", "MS", "MISS", "MX", "DR", "PROF", "SIR", "DAME", "LADY", "LORD", "REV", "REVD", "MASTER"]
+    static let titles: [[UInt8]] = ["MR", "MRS", "MS", "MISS", "MX", "DR", "PROF", "SIR", "DAME", "LADY", "LORD", "REV", "REVD", "MASTER"].map { Array($0.utf8) }
 
     /// Letters without a decomposition that would otherwise survive as non-ASCII or vanish.
     static let transliterations: [Unicode.Scalar: String] = [
@@ -48,49 +44,60 @@ public struct PersonalName: Sendable, Hashable, CustomStringConvertible {
     /// they stand where an apostrophe would (Ngʼangʼa, ʻOhana).
     static let apostrophes: Set<Unicode.Scalar> = ["'", "`", "\u{2018}", "\u{2019}", "\u{02BC}", "\u{02BB}"]
 
-    /// The same rules as `unicodeWords`, on ASCII bytes without building intermediate strings.
-    static func asciiWords(_ bytes: UnsafeBufferPointer<UInt8>) -> [String] {
-        var words: [String] = []
-        var word: [UInt8] = []
-        word.reserveCapacity(bytes.count)
+    /// The rules of `unicodeNormalised` for ASCII input, on bytes, without intermediate strings:
+    /// most names in agency data are ASCII, and this is the hot path of pseudonymisation.
+    static func asciiNormalised(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var inWord = false
         for byte in bytes {
             if ASCII.isLetter(byte) {
-                word.append(ASCII.uppercased(byte))
-            } else if byte == UInt8(ascii: "'") || byte == UInt8(ascii: "`") {
-                continue
-            } else if !word.isEmpty {
-                words.append(ASCII.string(word))
-                word.removeAll(keepingCapacity: true)
+                if !inWord, !output.isEmpty { output.append(UInt8(ascii: " ")) }
+                output.append(ASCII.uppercased(byte))
+                inWord = true
+            } else if byte != UInt8(ascii: "'") && byte != UInt8(ascii: "`") {
+                inWord = false
             }
         }
-        if !word.isEmpty { words.append(ASCII.string(word)) }
-        return words
+        return withoutTitles(output)
     }
 
-    static func unicodeWords(_ text: String) -> [String] {
+    /// Normalises any UTF-8 name (`docs/pseudonyms.md`, section 1).
+    static func unicodeNormalised(_ text: String) -> String? {
         let folded = text.decomposedStringWithCompatibilityMapping.uppercased()
-        var words: [String] = []
-        var word = String.UnicodeScalarView()
-        func endWord() {
-            if !word.isEmpty { words.append(String(word)) }
-            word = String.UnicodeScalarView()
+        var output = String.UnicodeScalarView()
+        var inWord = false
+        func appendLetters(_ scalars: some Sequence<Unicode.Scalar>) {
+            if !inWord, !output.isEmpty { output.append(" ") }
+            output.append(contentsOf: scalars)
+            inWord = true
         }
         for scalar in folded.unicodeScalars {
             if let replacement = transliterations[scalar] {
-                word.append(contentsOf: replacement.unicodeScalars)
+                appendLetters(replacement.unicodeScalars)
                 continue
             }
             if apostrophes.contains(scalar) { continue }
             switch scalar.properties.generalCategory {
             case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
-                word.append(scalar)
+                appendLetters(CollectionOfOne(scalar))
             case .nonspacingMark, .spacingMark, .enclosingMark:
                 continue
             default:
-                endWord()
+                inWord = false
             }
         }
-        endWord()
-        return words
+        return withoutTitles(Array(String(output).utf8))
+    }
+
+    /// Drops leading titles while more than one word remains; `nil` for no words at all.
+    private static func withoutTitles(_ words: [UInt8]) -> String? {
+        guard !words.isEmpty else { return nil }
+        var start = 0
+        while let space = words[start...].firstIndex(of: UInt8(ascii: " ")),
+              titles.contains(where: { $0.elementsEqual(words[start..<space]) }) {
+            start = space + 1
+        }
+        return String(decoding: words[start...], as: UTF8.self)
     }
 }

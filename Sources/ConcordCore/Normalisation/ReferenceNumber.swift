@@ -5,6 +5,9 @@ import Foundation
 public enum ReferenceNumber {
     /// Upper-case `A–Z 0–9` only, or `nil` when nothing else remains or another character appears.
     public static func normalised(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        if bytes.allSatisfy({ ASCII.isUpper($0) || ASCII.isDigit($0) }) {
+            return bytes.isEmpty ? nil : ASCII.string(bytes)
+        }
         if ASCII.isASCII(bytes) {
             var result: [UInt8] = []
             result.reserveCapacity(bytes.count)

@@ -6,21 +6,29 @@ enum Base64 {
     /// Standard alphabet with padding.
     static func encode(_ bytes: [UInt8]) -> String {
         var output: [UInt8] = []
-        encode(bytes, alphabet: standard, padded: true, into: &output)
+        bytes.withUnsafeBufferPointer { encode($0, alphabet: standard, padded: true, into: &output) }
         return String(decoding: output, as: UTF8.self)
     }
 
     /// Appends the encoding of `bytes` to `output`.
-    static func encode(_ bytes: some Collection<UInt8>, alphabet: [UInt8], padded: Bool, into output: inout [UInt8]) {
-        var iterator = bytes.makeIterator()
-        while let first = iterator.next() {
-            let second = iterator.next()
-            let third = second == nil ? nil : iterator.next()
-            let value = UInt32(first) << 16 | UInt32(second ?? 0) << 8 | UInt32(third ?? 0)
+    static func encode(_ bytes: UnsafeBufferPointer<UInt8>, alphabet: [UInt8], padded: Bool, into output: inout [UInt8]) {
+        alphabet.withUnsafeBufferPointer { alphabet in encode(bytes, alphabet: alphabet, padded: padded, into: &output) }
+    }
+
+    private static func encode(_ bytes: UnsafeBufferPointer<UInt8>, alphabet: UnsafeBufferPointer<UInt8>, padded: Bool, into output: inout [UInt8]) {
+        output.reserveCapacity(output.count + (bytes.count + 2) / 3 * 4)
+        var index = 0
+        while index < bytes.count {
+            let available = min(3, bytes.count - index)
+            let first = UInt32(bytes[index])
+            let second = available > 1 ? UInt32(bytes[index + 1]) : 0
+            let third = available > 2 ? UInt32(bytes[index + 2]) : 0
+            let value = first << 16 | second << 8 | third
             output.append(alphabet[Int(value >> 18 & 63)])
             output.append(alphabet[Int(value >> 12 & 63)])
-            if second != nil { output.append(alphabet[Int(value >> 6 & 63)]) } else if padded { output.append(UInt8(ascii: "=")) }
-            if third != nil { output.append(alphabet[Int(value & 63)]) } else if padded { output.append(UInt8(ascii: "=")) }
+            if available > 1 { output.append(alphabet[Int(value >> 6 & 63)]) } else if padded { output.append(UInt8(ascii: "=")) }
+            if available > 2 { output.append(alphabet[Int(value & 63)]) } else if padded { output.append(UInt8(ascii: "=")) }
+            index += 3
         }
     }
 

@@ -53,11 +53,14 @@ public struct MatchKeyHasher: Sendable {
 
     /// `LP(s)`: the 4-byte big-endian length of the UTF-8 bytes, then the bytes.
     public static func appendLengthPrefixed(_ text: String, to message: inout [UInt8]) {
-        let count = UInt32(text.utf8.count)
-        message.append(UInt8(count >> 24))
-        message.append(UInt8(count >> 16 & 0xFF))
-        message.append(UInt8(count >> 8 & 0xFF))
-        message.append(UInt8(count & 0xFF))
-        message.append(contentsOf: text.utf8)
+        var text = text
+        text.withUTF8 { bytes in
+            let count = UInt32(bytes.count)
+            message.append(UInt8(count >> 24))
+            message.append(UInt8(count >> 16 & 0xFF))
+            message.append(UInt8(count >> 8 & 0xFF))
+            message.append(UInt8(count & 0xFF))
+            message.append(contentsOf: bytes)
+        }
     }
 }

@@ -2,49 +2,101 @@
 /// generalised quasi-identifiers and normalised attributes. Identifiers and free text are never
 /// written. Pure and single-threaded; run one copy per task to use several cores.
 public struct RecordPseudonymiser: Sendable {
-    public let schema: DatasetSchema
-    private let validators: [FieldValidator]
-    private let columnOfField: [Int]
-    private let hasher: MatchKeyHasher
-    private let nicknames: NicknameTable
-    private let keys: [KeyPlan]
-    /// Distinct components used by any key; each row computes each of them once.
-    private let components: [MatchKeyComponent]
-    private let identityFields: [Identity: Int]
-    private let releasable: [(field: Int, generalisation: Generalisation?)]
-
-    private var values: [FieldValue]
-    private var componentValues: [String?]
-    private var message: [UInt8] = []
-
-    private struct KeyPlan: Sendable {
-        var prefix: [UInt8]
-        /// Index into `components`, with the component's `LP(label)` bytes.
-        var parts: [(component: Int, label: [UInt8])]
-    }
+    public var schema: DatasetSchema { plan.schema }
+    private let plan: Plan
+    private var scratch: Scratch
 
     /// - Parameter columns: for each schema field, its column in the extract (`ExtractHeader.columns`).
     public init(schema: DatasetSchema, key: LinkageKey, columns: [Int], nicknames: NicknameTable = .shipped) {
         precondition(columns.count == schema.fields.count)
+        plan = Plan(schema: schema, key: key, columns: columns, nicknames: nicknames)
+        scratch = Scratch(fields: schema.fields.count, components: plan.components.count)
+    }
+
+    /// Pseudonymises every record of `batch` (all but the first when it is the header).
+    public mutating func pseudonymise(_ batch: CSVRecordBatch, skippingFirst: Bool = false) -> PseudonymisedBatch {
+        // Moved out rather than copied, so its buffers stay uniquely referenced and are reused.
+        var scratch = Scratch(fields: 0, components: 0)
+        swap(&scratch, &self.scratch)
+        defer { swap(&scratch, &self.scratch) }
+        let plan = self.plan
+        var result = PseudonymisedBatch()
+        var writer = CSVWriter(capacity: batch.byteCount + batch.count * plan.keyCount * 48)
+        plan.tables.withView { tables in
+            var isFirst = true
+            batch.forEachRecord { record in
+                defer { isFirst = false }
+                if skippingFirst && isFirst { return }
+                result.rowsRead += 1
+                let problems = plan.validate(record, into: &scratch)
+                if problems.isEmpty {
+                    plan.write(&scratch, tables: tables, to: &writer)
+                    result.rowsWritten += 1
+                } else {
+                    result.rejects.append(RejectedRow(line: record.line, problems: problems))
+                }
+            }
+        }
+        result.output = writer.takeBytes()
+        return result
+    }
+}
+
+/// Per-worker state reused from row to row.
+private struct Scratch {
+    var values: [FieldValue]
+    var componentValues: [String?]
+    var message: [UInt8] = []
+    var cache = NormalisationCache()
+
+    init(fields: Int, components: Int) {
+        values = Array(repeating: .missing, count: fields)
+        componentValues = Array(repeating: nil, count: components)
+        message.reserveCapacity(256)
+    }
+}
+
+/// Everything about a schema and key that does not change from row to row, shared by all workers.
+private final class Plan: Sendable {
+    let schema: DatasetSchema
+    let validators: [FieldValidator]
+    let columnOfField: [Int]
+    let hasher: MatchKeyHasher
+    let nicknames: NicknameTable
+    /// Distinct components used by any key; each row computes each of them once.
+    let components: [MatchKeyComponent]
+    /// For each of `components`, the field it derives from, if the schema has it.
+    let componentFields: [Int?]
+    let releasable: [(field: Int, generalisation: Generalisation?)]
+    let tables: KeyTables
+    var keyCount: Int { tables.prefixRanges.count }
+
+    init(schema: DatasetSchema, key: LinkageKey, columns: [Int], nicknames: NicknameTable) {
         self.schema = schema
         validators = schema.fields.map { FieldValidator(field: $0, dialect: schema.dialect) }
         columnOfField = columns
         hasher = MatchKeyHasher(key: key)
         self.nicknames = nicknames
         var distinct: [MatchKeyComponent] = []
-        keys = schema.matchKeys.map { [hasher] definition in
-            let parts = definition.components.map { component in
+        var tables = KeyTables()
+        for definition in schema.matchKeys {
+            let prefix = hasher.messagePrefix(keyName: definition.hashedAs)
+            tables.prefixRanges.append(tables.bytes.count..<tables.bytes.count + prefix.count)
+            tables.bytes += prefix
+            tables.partStarts.append(tables.partComponents.count)
+            for component in definition.components {
                 if !distinct.contains(component) { distinct.append(component) }
+                tables.partComponents.append(distinct.firstIndex(of: component)!)
                 var label: [UInt8] = []
                 MatchKeyHasher.appendLengthPrefixed(component.hashLabel, to: &label)
-                return (distinct.firstIndex(of: component)!, label)
+                tables.labelRanges.append(tables.bytes.count..<tables.bytes.count + label.count)
+                tables.bytes += label
             }
-            return KeyPlan(prefix: hasher.messagePrefix(keyName: definition.hashedAs), parts: parts)
         }
+        tables.partStarts.append(tables.partComponents.count)
+        self.tables = tables
         components = distinct
-        identityFields = Dictionary(uniqueKeysWithValues: schema.fields.enumerated().compactMap { index, field in
-            field.identity.map { ($0, index) }
-        })
+        componentFields = distinct.map { component in schema.fields.firstIndex { $0.identity == component.source } }
         releasable = schema.fields.enumerated().compactMap { index, field in
             switch field.role {
             case .attribute: (index, nil)
@@ -52,80 +104,53 @@ public struct RecordPseudonymiser: Sendable {
             case .identifier, .freeText: nil
             }
         }
-        values = Array(repeating: .missing, count: schema.fields.count)
-        componentValues = Array(repeating: nil, count: distinct.count)
     }
 
-    /// Pseudonymises every record of `batch` (all but the first when it is the header).
-    public mutating func pseudonymise(_ batch: CSVRecordBatch, skippingFirst: Bool = false) -> PseudonymisedBatch {
-        var result = PseudonymisedBatch()
-        var writer = CSVWriter(capacity: batch.byteCount + batch.count * keys.count * 48)
-        var isFirst = true
-        batch.forEachRecord { record in
-            defer { isFirst = false }
-            if skippingFirst && isFirst { return }
-            result.rowsRead += 1
-            let problems = validate(record)
-            if problems.isEmpty {
-                write(to: &writer)
-                result.rowsWritten += 1
-            } else {
-                result.rejects.append(RejectedRow(line: record.line, problems: problems))
-            }
-        }
-        result.output = writer.takeBytes()
-        return result
-    }
-
-    private mutating func validate(_ record: CSVRecord) -> [FieldProblem] {
+    func validate(_ record: CSVRecord, into scratch: inout Scratch) -> [FieldProblem] {
         guard record.count == columnOfField.count else {
             return [FieldProblem(field: "*", reason: "has \(record.count) fields; the header has \(columnOfField.count)")]
         }
         var problems: [FieldProblem] = []
         for index in validators.indices {
-            switch validators[index].value(record[columnOfField[index]]) {
-            case .success(let value): values[index] = value
+            switch validators[index].value(record[columnOfField[index]], cache: &scratch.cache) {
+            case .success(let value): scratch.values[index] = value
             case .failure(let problem): problems.append(problem)
             }
         }
         return problems
     }
 
-    private mutating func write(to writer: inout CSVWriter) {
+    func write(_ scratch: inout Scratch, tables: KeyTables.View, to writer: inout CSVWriter) {
         for index in components.indices {
-            componentValues[index] = value(of: components[index])
+            scratch.componentValues[index] = componentFields[index].flatMap { value(of: components[index], from: scratch.values[$0]) }
         }
-        for key in keys {
-            guard key.parts.allSatisfy({ componentValues[$0.component] != nil }) else {
+        for key in 0..<tables.prefixRanges.count {
+            let parts = tables.partStarts[key]..<tables.partStarts[key + 1]
+            guard parts.allSatisfy({ scratch.componentValues[tables.partComponents[$0]] != nil }) else {
                 writer.appendEmptyField()
                 continue
             }
-            message.removeAll(keepingCapacity: true)
-            message.append(contentsOf: key.prefix)
-            for part in key.parts {
-                message.append(contentsOf: part.label)
-                MatchKeyHasher.appendLengthPrefixed(componentValues[part.component]!, to: &message)
+            scratch.message.removeAll(keepingCapacity: true)
+            scratch.message.append(contentsOf: tables.bytes[tables.prefixRanges[key]])
+            for part in parts {
+                scratch.message.append(contentsOf: tables.bytes[tables.labelRanges[part]])
+                MatchKeyHasher.appendLengthPrefixed(scratch.componentValues[tables.partComponents[part]]!, to: &scratch.message)
             }
-            var text: [UInt8] = []
-            text.reserveCapacity(48)
-            message.withUnsafeBufferPointer { hasher.appendText(of: $0, to: &text) }
-            writer.appendPlainField(text)
+            scratch.message.withUnsafeBufferPointer { message in
+                writer.appendPlainField { hasher.appendText(of: message, to: &$0) }
+            }
         }
         for (field, generalisation) in releasable {
-            let value = values[field]
+            let value = scratch.values[field]
             let text = generalisation.map { value.generalised($0) } ?? value.normalisedText
             if let text { writer.appendField(text) } else { writer.appendEmptyField() }
         }
         writer.endRecord()
     }
 
-    private func identity(_ identity: Identity) -> FieldValue {
-        identityFields[identity].map { values[$0] } ?? .missing
-    }
-
-    /// The component's value for the current row, or `nil` when it has none.
-    private func value(of component: MatchKeyComponent) -> String? {
-        switch (component, identity(component.source)) {
+    /// The component's value derived from its source field's value, or `nil` when it has none.
+    private func value(of component: MatchKeyComponent, from source: FieldValue) -> String? {
+        switch (component, source) {
         case (.surname, .name(let name)): name.joinedWords
         case (.surnameInitial, .name(let name)): Self.initial(name.joinedWords)
         case (.surnameAlphaname, .name(let name)): Self.alphaname(name.joinedWords)
@@ -160,6 +185,42 @@ public struct RecordPseudonymiser: Sendable {
         var scalars = String.UnicodeScalarView()
         scalars.append(contentsOf: text.unicodeScalars.sorted { $0.value < $1.value })
         return String(scalars)
+    }
+}
+
+/// The match keys' fixed message parts, flattened into one byte buffer and index tables so the
+/// per-row loop reads them through unsafe buffers without reference counting.
+private struct KeyTables: Sendable {
+    var bytes: [UInt8] = []
+    /// Per key: the bytes of `LP(domain) ‖ LP(name) ‖ LP(version)`.
+    var prefixRanges: [Range<Int>] = []
+    /// Per key, its parts are `partStarts[key]..<partStarts[key + 1]`.
+    var partStarts: [Int] = []
+    /// Per part: the component's index and the bytes of `LP(label)`.
+    var partComponents: [Int] = []
+    var labelRanges: [Range<Int>] = []
+
+    struct View {
+        let bytes: UnsafeBufferPointer<UInt8>
+        let prefixRanges: UnsafeBufferPointer<Range<Int>>
+        let partStarts: UnsafeBufferPointer<Int>
+        let partComponents: UnsafeBufferPointer<Int>
+        let labelRanges: UnsafeBufferPointer<Range<Int>>
+    }
+
+    func withView<R>(_ body: (View) -> R) -> R {
+        bytes.withUnsafeBufferPointer { bytes in
+            prefixRanges.withUnsafeBufferPointer { prefixRanges in
+                partStarts.withUnsafeBufferPointer { partStarts in
+                    partComponents.withUnsafeBufferPointer { partComponents in
+                        labelRanges.withUnsafeBufferPointer { labelRanges in
+                            body(View(bytes: bytes, prefixRanges: prefixRanges, partStarts: partStarts,
+                                      partComponents: partComponents, labelRanges: labelRanges))
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
