@@ -35,9 +35,9 @@ public struct PseudonymiseJob: Sendable {
     /// Runs the job. `progress` is called after each batch is written, from the calling task.
     public func run(progress: (PseudonymiseProgress) -> Void = { _ in }) async throws -> PseudonymiseSummary {
         let input = try InputFile(path: inputPath)
-        var batches = BatchReader(input: input, parser: CSVParser(delimiter: schema.dialect.delimiter, maximumRecordBytes: maximumRecordBytes, batchSize: batchSize))
+        var batches = CSVFileReader(input: input, parser: CSVParser(delimiter: schema.dialect.delimiter, maximumRecordBytes: maximumRecordBytes, batchSize: batchSize))
         guard let first = try batches.next(), let header = first.strings.first else {
-            throw PseudonymiseError.emptyInput(inputPath)
+            throw CSVFileError.empty(inputPath)
         }
         let columns = try ExtractHeader.columns(of: header, for: schema)
         let pseudonymiser = RecordPseudonymiser(schema: schema, key: key, columns: columns)
@@ -85,39 +85,6 @@ public struct PseudonymiseJob: Sendable {
         try output.commit()
         summary.rejectsPath = try rejects.commit()
         return summary
-    }
-}
-
-/// Reads an input file chunk by chunk and hands back parsed batches.
-private struct BatchReader {
-    let input: InputFile
-    var parser: CSVParser
-    var ready: [CSVRecordBatch] = []
-    var buffer = [UInt8](repeating: 0, count: 1 << 20)
-    var atEnd = false
-    private(set) var bytesRead = 0
-
-    init(input: InputFile, parser: CSVParser) {
-        self.input = input
-        self.parser = parser
-    }
-
-    mutating func next() throws -> CSVRecordBatch? {
-        while ready.isEmpty && !atEnd {
-            let count = try buffer.withUnsafeMutableBytes { try input.read(into: $0) }
-            bytesRead += count
-            do {
-                if count == 0 {
-                    atEnd = true
-                    ready = try parser.finish()
-                } else {
-                    ready = try buffer.withUnsafeBytes { try parser.consume(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-                }
-            } catch {
-                throw PseudonymiseError.malformedCSV(input.path, error)
-            }
-        }
-        return ready.isEmpty ? nil : ready.removeFirst()
     }
 }
 
@@ -183,18 +150,5 @@ public struct PseudonymiseSummary: Sendable {
         rowsRead += batch.rowsRead
         rowsWritten += batch.rowsWritten
         rowsRejected += batch.rowsRejected
-    }
-}
-
-/// Why a pseudonymise job could not run. Nothing is written when it throws.
-public enum PseudonymiseError: Error, Sendable, CustomStringConvertible {
-    case emptyInput(String)
-    case malformedCSV(String, Error)
-
-    public var description: String {
-        switch self {
-        case .emptyInput(let path): "\(path) is empty: an extract starts with a header line naming its columns"
-        case .malformedCSV(let path, let error): "\(path): \(error). Nothing was written."
-        }
     }
 }

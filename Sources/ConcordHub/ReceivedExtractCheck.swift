@@ -1,0 +1,123 @@
+import ConcordCore
+
+/// What the hub checks of a pseudonymised extract before it trusts a byte of it: the columns are
+/// exactly the schema's pseudonymised layout (so no identifier or free-text column can slip in),
+/// every match key is a well-formed pseudonym of a single linkage key version, and every
+/// quasi-identifier is no finer than the schema's generalisation (a full date of birth or a full
+/// postcode is refused, not stored). It catches a misconfigured or outdated agent at the door.
+public struct ReceivedExtractCheck: Sendable {
+    public let schema: DatasetSchema
+    private let matchKeyColumns: Int
+    private let generalisations: [Generalisation?]
+    /// The linkage key version of the first match key seen; every other must match it.
+    public private(set) var keyVersion: Int?
+    public private(set) var rowsChecked = 0
+
+    public init(schema: DatasetSchema) {
+        self.schema = schema
+        matchKeyColumns = schema.matchKeys.count
+        generalisations = schema.releasableFields.map { $0.role == .quasiIdentifier ? $0.generalisation : nil }
+    }
+
+    /// Refuses a header that is not exactly the schema's pseudonymised columns, in order.
+    public func checkHeader(_ header: [String]) throws(ReceivedExtractViolation) {
+        let expected = schema.pseudonymisedColumns
+        guard header == expected else {
+            let unexpected = header.filter { !expected.contains($0) }
+            var reason = "the columns are not those of a pseudonymised \(schema.dataset) version \(schema.version) extract (expected \(expected.joined(separator: ", ")))"
+            if !unexpected.isEmpty { reason += "; unknown columns: \(unexpected.joined(separator: ", "))" }
+            throw ReceivedExtractViolation(line: 1, column: nil, reason: reason)
+        }
+    }
+
+    /// Checks every record of `batch` (all but the first when it is the header).
+    public mutating func check(_ batch: CSVRecordBatch, skippingFirst: Bool = false) -> [ReceivedExtractViolation] {
+        var violations: [ReceivedExtractViolation] = []
+        var isFirst = true
+        batch.forEachRecord { record in
+            defer { isFirst = false }
+            if skippingFirst && isFirst { return }
+            rowsChecked += 1
+            let columns = schema.pseudonymisedColumns
+            guard record.count == columns.count else {
+                violations.append(ReceivedExtractViolation(line: record.line, column: nil, reason: "has \(record.count) fields; expected \(columns.count)"))
+                return
+            }
+            for index in 0..<matchKeyColumns where !record[index].isEmpty {
+                if let reason = checkMatchKey(record[index]) {
+                    violations.append(ReceivedExtractViolation(line: record.line, column: columns[index], reason: reason))
+                }
+            }
+            for (offset, generalisation) in generalisations.enumerated() {
+                let cell = record[matchKeyColumns + offset]
+                guard let generalisation, !cell.isEmpty, !Self.isGeneralised(cell, as: generalisation) else { continue }
+                violations.append(ReceivedExtractViolation(line: record.line, column: columns[matchKeyColumns + offset],
+                                                           reason: "is finer than the schema allows (\(generalisation))"))
+            }
+        }
+        return violations
+    }
+
+    /// `k<version>:` and 43 base64url characters (32 bytes, unpadded).
+    private mutating func checkMatchKey(_ cell: UnsafeBufferPointer<UInt8>) -> String? {
+        guard let colon = cell.firstIndex(of: UInt8(ascii: ":")), cell.first == UInt8(ascii: "k"),
+              let version = Int(String(decoding: cell[1..<colon], as: UTF8.self)), (1...65535).contains(version),
+              cell.count - colon - 1 == 43,
+              cell[(colon + 1)...].allSatisfy(Self.isBase64URL) else {
+            return "is not a match key (k<version>: and 43 base64url characters)"
+        }
+        if let keyVersion, keyVersion != version {
+            return "is under linkage key version \(version) but the extract started with version \(keyVersion)"
+        }
+        keyVersion = version
+        return nil
+    }
+
+    private static func isBase64URL(_ byte: UInt8) -> Bool {
+        (byte | 0x20) &- 0x61 < 26 || byte &- 0x30 < 10 || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+    }
+
+    /// Whether a cell has exactly the shape the generalisation produces.
+    static func isGeneralised(_ cell: UnsafeBufferPointer<UInt8>, as generalisation: Generalisation) -> Bool {
+        let text = String(decoding: cell, as: UTF8.self)
+        func digits(_ part: Substring, count: Int) -> Bool { part.count == count && part.utf8.allSatisfy { $0 &- 0x30 < 10 } }
+        func isOutward(_ part: Substring) -> Bool {
+            // An outward code is what precedes a valid inward code.
+            part == "GIR" || Array((part + "1AA").utf8).withUnsafeBufferPointer { Postcode($0) } != nil
+        }
+        switch generalisation {
+        case .year:
+            return digits(text[...], count: 4)
+        case .yearMonth:
+            let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+            return parts.count == 2 && digits(parts[0], count: 4) && digits(parts[1], count: 2) && (1...12).contains(Int(parts[1]) ?? 0)
+        case .postcodeDistrict:
+            return isOutward(text[...])
+        case .postcodeSector:
+            let parts = text.split(separator: " ", omittingEmptySubsequences: false)
+            return parts.count == 2 && isOutward(parts[0]) && digits(parts[1], count: 1)
+        case .postcodeArea:
+            return (1...3).contains(text.count) && text.utf8.allSatisfy { $0 &- 0x41 < 26 }
+        case .band(let width):
+            guard let band = text.firstMatch(of: /^(-?\d+)-(-?\d+)$/), let low = Int(band.1), let high = Int(band.2) else { return false }
+            return high == low + width - 1 && low % width == 0
+        }
+    }
+}
+
+/// Something in a received extract that the hub refuses.
+public struct ReceivedExtractViolation: Error, Sendable, Hashable, CustomStringConvertible {
+    public var line: Int
+    public var column: String?
+    public var reason: String
+
+    public init(line: Int, column: String?, reason: String) {
+        self.line = line
+        self.column = column
+        self.reason = reason
+    }
+
+    public var description: String {
+        column.map { "line \(line), column \($0): \(reason)" } ?? "line \(line): \(reason)"
+    }
+}

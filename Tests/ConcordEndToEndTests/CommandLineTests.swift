@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+@Suite("concord command line")
+struct CommandLineTests {
+    @Test("help teaches the commands")
+    func help() throws {
+        let root = try concord("--help")
+        #expect(root.status == 0)
+        for command in ["keys", "schema", "pseudonymise", "synth", "hub"] {
+            #expect(root.output.contains(command))
+        }
+        let pseudonymise = try concord("pseudonymise", "--help")
+        #expect(pseudonymise.output.contains("rejects file stays at the agency"))
+        #expect(pseudonymise.output.contains("Example:"))
+    }
+
+    @Test("a linkage key: created private, named by its id, never overwritten")
+    func keys() throws {
+        let directory = try TemporaryDirectory()
+        let created = try concord("keys", "new-linkage-key", "--out", directory.file("lk.key"), "--version", "3")
+        #expect(created.status == 0)
+        let id = created.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.wholeMatch(of: /lk3-[0-9a-f]{16}/) != nil)
+        let attributes = try FileManager.default.attributesOfItem(atPath: directory.file("lk.key"))
+        #expect(attributes[.posixPermissions] as? Int == 0o600)
+        let keyLine = try directory.read("lk.key").split(separator: "\n").first { $0.hasPrefix("key: ") }!
+        #expect(!created.output.contains(keyLine.dropFirst(5)) && !created.error.contains(keyLine.dropFirst(5)))
+
+        let inspected = try concord("keys", "inspect", directory.file("lk.key"))
+        #expect(inspected.output.contains(id))
+        let again = try concord("keys", "new-linkage-key", "--out", directory.file("lk.key"))
+        #expect(again.status != 0)
+        #expect(again.error.contains("already exists"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: directory.file("lk.key"))
+        let open = try concord("keys", "inspect", directory.file("lk.key"))
+        #expect(open.status != 0)
+        #expect(open.error.contains("chmod 600"))
+    }
+
+    @Test("schema check passes the shipped schemas and lists every problem of a broken one")
+    func schemaCheck() throws {
+        let good = try run(concordBinary, ["schema", "check"] + datasets.map(schemaPath))
+        #expect(good.status == 0)
+        #expect(good.output.split(separator: "\n").count == 4)
+        let directory = try TemporaryDirectory()
+        let broken = try String(contentsOfFile: schemaPath("housing_cases"), encoding: .utf8)
+            .replacingOccurrences(of: "type: postcode", with: "type: postcod")
+            .replacingOccurrences(of: "format: concord-dataset/1", with: "format: concord-dataset/1\nowner: me")
+        try broken.write(toFile: directory.file("broken.yaml"), atomically: true, encoding: .utf8)
+        let bad = try concord("schema", "check", directory.file("broken.yaml"))
+        #expect(bad.status == 1)
+        #expect(bad.output.contains("broken.yaml:") && bad.output.contains("owner: unknown key"))
+        #expect(bad.output.contains("'postcod' is not a type"))
+    }
+
+    @Test("a header that does not match the schema stops everything before a row is written")
+    func headerMismatch() throws {
+        let directory = try TemporaryDirectory()
+        #expect(try concord("keys", "new-linkage-key", "--out", directory.file("lk.key")).status == 0)
+        try "Forename,Surname,DOB\nAnn,Lee,01/01/2000\n".write(toFile: directory.file("in.csv"), atomically: true, encoding: .utf8)
+        let result = try concord("pseudonymise", "--schema", schemaPath("csc_referrals"), "--key", directory.file("lk.key"),
+                                 "--in", directory.file("in.csv"), "--out", directory.file("out.csv"))
+        #expect(result.status == 1)
+        #expect(result.error.contains("missing columns: PersonID"))
+        #expect(!directory.exists("out.csv"))
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The `concord` binary built beside the test bundle, or `CONCORD_BINARY`.
+let concordBinary: String = {
+    if let path = ProcessInfo.processInfo.environment["CONCORD_BINARY"] { return path }
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    return bundle.appendingPathComponent("concord").path
+}()
+
+struct RunResult {
+    var status: Int32
+    var output: String
+    var error: String
+}
+
+/// Runs a program to completion. Its output streams go to files, so no pipe can fill and block it.
+func run(_ executable: String, _ arguments: [String], in directory: String? = nil) throws -> RunResult {
+    let scratch = try TemporaryDirectory()
+    FileManager.default.createFile(atPath: scratch.file("out"), contents: nil)
+    FileManager.default.createFile(atPath: scratch.file("err"), contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.file("out")))
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.file("err")))
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    return RunResult(status: process.terminationStatus, output: try scratch.read("out"), error: try scratch.read("err"))
+}
+
+func concord(_ arguments: String..., in directory: String? = nil) throws -> RunResult {
+    try run(concordBinary, arguments, in: directory)
+}
+
+/// A temporary directory removed when the test ends.
+final class TemporaryDirectory: Sendable {
+    let path: String
+
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("concord-e2e-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func file(_ name: String) -> String { "\(path)/\(name)" }
+    func read(_ name: String) throws -> String { try String(contentsOfFile: file(name), encoding: .utf8) }
+    func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name)) }
+}
+
+let datasets = ["csc_referrals", "school_attendance", "police_da_incidents", "housing_cases"]
+
+func schemaPath(_ dataset: String) -> String {
+    repositoryRoot.appendingPathComponent("Schemas/datasets/\(dataset).yaml").path
+}
