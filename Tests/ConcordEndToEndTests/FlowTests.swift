@@ -9,7 +9,7 @@ struct FlowTests {
     /// Synthetic extracts of every dataset and a fresh key, in a directory of the test's own.
     static func prepare() throws -> TemporaryDirectory {
         let directory = try TemporaryDirectory()
-        let synth = try concord("synth", "--seed", "11", "--people", "1500", "--out", directory.file("extracts"))
+        let synth = try concord("synth", "--seed", "11", "--people", "4000", "--out", directory.file("extracts"))
         try #require(synth.status == 0, "synth failed: \(synth.error)")
         let key = try concord("keys", "new-linkage-key", "--out", directory.file("lk.key"))
         try #require(key.status == 0, "keys failed: \(key.error)")
