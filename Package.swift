@@ -29,16 +29,18 @@ let package = Package(
             ],
             resources: [.embedInCode("Resources/nicknames.csv")]
         ),
+        // Files read and written in bounded memory, appearing complete or not at all.
+        .target(name: "ConcordFiles", dependencies: ["ConcordCore"]),
         // What runs at an agency: linkage key files and the streaming pseudonymise pipeline.
-        .target(name: "ConcordAgent", dependencies: ["ConcordCore"]),
+        .target(name: "ConcordAgent", dependencies: ["ConcordCore", "ConcordFiles"]),
         // The hub's side of the foundation: checking that a received extract holds no raw identifier.
         .target(name: "ConcordHub", dependencies: ["ConcordCore"]),
         // Deterministic synthetic populations and agency extracts for tests, the demo and benchmarks.
-        .target(name: "ConcordSynth", dependencies: ["ConcordCore"]),
+        .target(name: "ConcordSynth", dependencies: ["ConcordCore", "ConcordFiles"]),
         .executableTarget(
             name: "concord",
             dependencies: [
-                "ConcordCore", "ConcordAgent", "ConcordHub", "ConcordSynth",
+                "ConcordCore", "ConcordFiles", "ConcordAgent", "ConcordHub", "ConcordSynth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -47,8 +49,8 @@ let package = Package(
             name: "ConcordCoreTests",
             dependencies: ["ConcordCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(name: "ConcordAgentTests", dependencies: ["ConcordAgent", "ConcordSynth"]),
-        .testTarget(name: "ConcordHubTests", dependencies: ["ConcordHub", "ConcordAgent"]),
+        .testTarget(name: "ConcordAgentTests", dependencies: ["ConcordAgent", "ConcordFiles"]),
+        .testTarget(name: "ConcordHubTests", dependencies: ["ConcordHub"]),
         .testTarget(name: "ConcordSynthTests", dependencies: ["ConcordSynth", "ConcordCore"]),
         .testTarget(name: "ConcordEndToEndTests", dependencies: ["ConcordCore"]),
     ],

@@ -40,32 +40,17 @@ step() {
 }
 
 [[ -x "$CONCORD" ]] || die "concord binary not found at $CONCORD (build it with 'make release', or set CONCORD=path)"
-command -v python3 >/dev/null 2>&1 || die "python3 not found (scripts/install-deps.sh installs it)"
-
-# Data records in a CSV file (RFC 4180 quoting, so quoted newlines count once), not
-# counting the header row. A missing or empty file counts 0.
-csv_records() {
-    python3 - "$1" <<'PY'
-import csv, sys
-try:
-    with open(sys.argv[1], newline="", encoding="utf-8") as f:
-        n = sum(1 for _ in csv.reader(f))
-except FileNotFoundError:
-    n = 0
-print(max(n - 1, 0))
-PY
-}
 
 echo "Concord foundation demo: $PEOPLE people, seed $SEED, binary $CONCORD, output in $OUT/"
 
-step "1/5 schema check: Schemas/datasets/*.yaml"
+step "1/6 schema check: Schemas/datasets/*.yaml"
 shopt -s nullglob
 schemas=(Schemas/datasets/*.yaml)
 shopt -u nullglob
 ((${#schemas[@]} > 0)) || die "no schemas in Schemas/datasets/"
 "$CONCORD" schema check "${schemas[@]}"
 
-step "2/5 linkage key: $OUT/keys/linkage.key"
+step "2/6 linkage key: $OUT/keys/linkage.key"
 if [[ -s "$OUT/keys/linkage.key" ]]; then
     echo "reusing the existing key (delete $OUT/keys to make a new one)"
 else
@@ -74,49 +59,55 @@ else
     "$CONCORD" keys new-linkage-key --out "$OUT/keys/linkage.key"
 fi
 
-step "3/5 synthetic extracts: $OUT/extracts/"
+step "3/6 synthetic extracts: $OUT/extracts/"
 mkdir -p "$OUT/extracts"
 "$CONCORD" synth --seed "$SEED" --people "$PEOPLE" --out "$OUT/extracts"
 for d in "${DATASETS[@]}" truth; do
     [[ -f "$OUT/extracts/$d.csv" ]] || die "synth did not write $OUT/extracts/$d.csv"
 done
 
-step "4/5 pseudonymise at the agencies: $OUT/pseudonymised/, rejects in $OUT/rejects/"
+step "4/6 pseudonymise at the agencies: $OUT/pseudonymised/, rejects in $OUT/rejects/"
 mkdir -p "$OUT/pseudonymised" "$OUT/rejects"
+declare -A SUMMARY
 for d in "${DATASETS[@]}"; do
-    current_step="4/5 pseudonymise $d"
-    echo "-- $d"
+    current_step="4/6 pseudonymise $d"
     "$CONCORD" pseudonymise \
         --schema "Schemas/datasets/$d.yaml" \
         --key "$OUT/keys/linkage.key" \
         --in "$OUT/extracts/$d.csv" \
         --out "$OUT/pseudonymised/$d.csv" \
-        --rejects "$OUT/rejects/$d.csv"
-    [[ -f "$OUT/pseudonymised/$d.csv" ]] || die "pseudonymise did not write $OUT/pseudonymised/$d.csv"
+        --rejects "$OUT/rejects/$d.csv" 2> "$OUT/pseudonymise-$d.log" || { cat "$OUT/pseudonymise-$d.log" >&2; false; }
+    cat "$OUT/pseudonymise-$d.log"
+    SUMMARY[$d]=$(grep -o 'read [0-9]* rows, wrote [0-9]*, rejected [0-9]*' "$OUT/pseudonymise-$d.log")
 done
 
-step "5/5 summary"
-printf '%-22s %10s %10s %10s\n' dataset "rows in" "rows out" rejects
+step "5/6 the hub's check: no column, pseudonym or value finer than each schema allows"
 for d in "${DATASETS[@]}"; do
-    rows_in="$(csv_records "$OUT/extracts/$d.csv")"
-    rows_out="$(csv_records "$OUT/pseudonymised/$d.csv")"
-    rejects="$(csv_records "$OUT/rejects/$d.csv")"
-    note=""
-    ((rows_in == rows_out + rejects)) || note="  (in != out + rejects)"
-    printf '%-22s %10s %10s %10s%s\n' "$d" "$rows_in" "$rows_out" "$rejects" "$note"
+    current_step="5/6 check $d"
+    "$CONCORD" hub check-extract --schema "Schemas/datasets/$d.yaml" --in "$OUT/pseudonymised/$d.csv"
+done
+
+step "6/6 summary"
+printf '%-22s %10s %10s %10s\n' dataset "rows in" "rows out" rejected
+for d in "${DATASETS[@]}"; do
+    read -r _ rows_in _ _ rows_out _ rejected <<< "${SUMMARY[$d]//,/}"
+    printf '%-22s %10s %10s %10s\n' "$d" "$rows_in" "$rows_out" "$rejected"
 done
 
 sample="${DATASETS[0]}"
 echo
-echo "First 3 lines of $OUT/pseudonymised/$sample.csv (identifiers replaced by match keys: no names or dates of birth):"
-head -n 3 "$OUT/pseudonymised/$sample.csv"
+echo "First 3 lines of $OUT/extracts/$sample.csv (what the agency holds):"
+head -n 3 "$OUT/extracts/$sample.csv" | cut -c1-160
+echo
+echo "First 3 lines of $OUT/pseudonymised/$sample.csv (what leaves it: match keys, generalised dates and postcodes):"
+head -n 3 "$OUT/pseudonymised/$sample.csv" | cut -c1-160
 
 echo
 echo "Files:"
 echo "  linkage key (secret, stays at the agencies): $OUT/keys/linkage.key"
 echo "  raw synthetic extracts + truth.csv:          $OUT/extracts/"
 echo "  pseudonymised extracts (what the hub sees):  $OUT/pseudonymised/"
-echo "  rejected rows:                               $OUT/rejects/"
+echo "  rejected rows (line, field, reason):         $OUT/rejects/"
 current_step="done"
 echo
 echo "demo: ok"

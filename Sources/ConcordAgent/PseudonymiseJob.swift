@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordFiles
 
 /// Pseudonymises one extract file into a file the agency may send on: validates every row against
 /// the dataset schema, writes match keys and the non-identifying fields, and sends bad rows to a

@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordFiles
 import Dispatch
 import Foundation
 #if canImport(Glibc)
@@ -48,7 +49,7 @@ public struct Synthesiser: Sendable {
     /// three terms; about 4% of households have police domestic abuse incidents (a row per person
     /// involved); about 6% of children are referred to children's social care, far more often
     /// where there is domestic abuse; about 3% of households approach the council as homeless.
-    public func write(to directory: String, progress: (SynthProgress) -> Void = { _ in }) throws(SynthError) -> SynthSummary {
+    public func write(to directory: String, progress: (SynthProgress) -> Void = { _ in }) throws(FileError) -> SynthSummary {
         let world = World(configuration: configuration, people: configuration.people, withPlan: true)
         return try write(world: world, datasets: SynthDataset.allCases, limit: nil, directory: directory, progress: progress)
     }
@@ -57,7 +58,7 @@ public struct Synthesiser: Sendable {
     /// `DIR/<dataset>.csv`, and `DIR/truth.csv` for them. Rows are drawn on the fly from a
     /// population of `benchmarkPopulationSize(rows:)` people, cycling through it when more rows
     /// are asked for than its events give; memory stays bounded by the population.
-    public func write(_ dataset: SynthDataset, rows: Int, to directory: String, progress: (SynthProgress) -> Void = { _ in }) throws(SynthError) -> SynthSummary {
+    public func write(_ dataset: SynthDataset, rows: Int, to directory: String, progress: (SynthProgress) -> Void = { _ in }) throws(FileError) -> SynthSummary {
         precondition(rows >= 0)
         let world = World(configuration: configuration, people: benchmarkPopulationSize(rows: rows), withPlan: false)
         return try write(world: world, datasets: [dataset], limit: rows, directory: directory, progress: progress)
@@ -75,8 +76,8 @@ public struct Synthesiser: Sendable {
     }
 
     private func write(world: World, datasets: [SynthDataset], limit: Int?, directory: String,
-                       progress: (SynthProgress) -> Void) throws(SynthError) -> SynthSummary {
-        try makeDirectory(directory)
+                       progress: (SynthProgress) -> Void) throws(FileError) -> SynthSummary {
+        try createDirectory(directory)
         let base = directory.hasSuffix("/") ? directory : directory + "/"
         let truth = try CSVOutputFile(path: base + "truth.csv", delimiter: UInt8(ascii: ","))
         try truth.append(["dataset", "line", "person_id"])
@@ -111,7 +112,7 @@ public struct Synthesiser: Sendable {
     /// time, and written in order, so the bytes do not depend on the number of cores. The next
     /// wave of chunks is generated while the current one is written.
     private func writeChunks(world: World, dataset: SynthDataset, limit: Int, file: CSVOutputFile, truth: CSVOutputFile,
-                             counts: inout SynthSummary.File, progress: (SynthProgress) -> Void) throws(SynthError) {
+                             counts: inout SynthSummary.File, progress: (SynthProgress) -> Void) throws(FileError) {
         let width = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         let cycle = dataset.chunksPerCycle(world)
         var next = 0

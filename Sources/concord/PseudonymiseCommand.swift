@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConcordAgent
 import ConcordCore
+import ConcordFiles
 import Foundation
 
 struct PseudonymiseCommand: AsyncParsableCommand {

@@ -60,6 +60,9 @@ public final class AtomicOutputFile {
         if buffer.count >= Self.flushThreshold { try flush() }
     }
 
+    /// The bytes written so far that are still in memory.
+    public var bufferedByteCount: Int { buffer.count }
+
     /// Flushes, syncs and renames the file into place.
     public func commit() throws(FileError) {
         try flush()
@@ -95,11 +98,34 @@ public final class AtomicOutputFile {
     }
 }
 
+/// Creates a directory and its missing parents, like `mkdir -p`.
+public func createDirectory(_ path: String, mode: mode_t = 0o755) throws(FileError) {
+    var prefix = path.hasPrefix("/") ? "/" : ""
+    for component in path.split(separator: "/") {
+        prefix += component
+        if mkdir(prefix, mode) != 0, errno != EEXIST {
+            throw FileError(path: prefix, action: "create directory", code: errno)
+        }
+        prefix += "/"
+    }
+    var status = stat()
+    guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+        throw FileError(path: path, action: "use as a directory", code: ENOTDIR)
+    }
+}
+
 /// A file operation that failed, with the operating system's reason.
-public struct FileError: Error, Sendable, CustomStringConvertible {
+public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
     public var path: String
     public var action: String
+    /// The `errno` value.
     public var code: Int32
+
+    public init(path: String, action: String, code: Int32) {
+        self.path = path
+        self.action = action
+        self.code = code
+    }
 
     public var description: String {
         "cannot \(action) \(path): \(String(cString: strerror(code)))"
