@@ -37,7 +37,7 @@ public struct PseudonymiseJob: Sendable {
     public func run(progress: (PseudonymiseProgress) -> Void = { _ in }) async throws -> PseudonymiseSummary {
         let input = try InputFile(path: inputPath)
         var batches = CSVFileReader(input: input, parser: CSVParser(delimiter: schema.dialect.delimiter, maximumRecordBytes: maximumRecordBytes, batchSize: batchSize))
-        guard let first = try batches.next(), let header = first.strings.first else {
+        guard let first = try batches.next(), let header = first.firstRecord else {
             throw CSVFileError.empty(inputPath)
         }
         let columns = try ExtractHeader.columns(of: header, for: schema)

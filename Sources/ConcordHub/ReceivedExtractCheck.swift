@@ -7,6 +7,7 @@ import ConcordCore
 /// postcode is refused, not stored). It catches a misconfigured or outdated agent at the door.
 public struct ReceivedExtractCheck: Sendable {
     public let schema: DatasetSchema
+    private let columns: [String]
     private let matchKeyColumns: Int
     private let generalisations: [Generalisation?]
     /// The linkage key version of the first match key seen; every other must match it.
@@ -15,13 +16,14 @@ public struct ReceivedExtractCheck: Sendable {
 
     public init(schema: DatasetSchema) {
         self.schema = schema
+        columns = schema.pseudonymisedColumns
         matchKeyColumns = schema.matchKeys.count
         generalisations = schema.releasableFields.map { $0.role == .quasiIdentifier ? $0.generalisation : nil }
     }
 
     /// Refuses a header that is not exactly the schema's pseudonymised columns, in order.
     public func checkHeader(_ header: [String]) throws(ReceivedExtractViolation) {
-        let expected = schema.pseudonymisedColumns
+        let expected = columns
         guard header == expected else {
             let unexpected = header.filter { !expected.contains($0) }
             var reason = "the columns are not those of a pseudonymised \(schema.dataset) version \(schema.version) extract (expected \(expected.joined(separator: ", ")))"
@@ -38,7 +40,6 @@ public struct ReceivedExtractCheck: Sendable {
             defer { isFirst = false }
             if skippingFirst && isFirst { return }
             rowsChecked += 1
-            let columns = schema.pseudonymisedColumns
             guard record.count == columns.count else {
                 violations.append(ReceivedExtractViolation(line: record.line, column: nil, reason: "has \(record.count) fields; expected \(columns.count)"))
                 return

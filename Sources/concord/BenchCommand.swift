@@ -81,8 +81,7 @@ struct BenchCommand: AsyncParsableCommand {
                 let elapsed = clock.measure(body)
                 best = min(best, elapsed)
             }
-            let seconds = Double(best.components.seconds) + Double(best.components.attoseconds) / 1e18
-            return Double(count) / seconds
+            return Double(count) / best.inSeconds
         }
     }
 }

@@ -23,6 +23,13 @@ enum Console {
     }
 }
 
+extension Duration {
+    /// The duration in seconds, for rates and summaries.
+    var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
+
 /// Unbuffered writes to a file descriptor.
 struct FileStream {
     let descriptor: Int32

@@ -37,7 +37,7 @@ struct HubCommand: AsyncParsableCommand {
         func run() async throws {
             let schema = try loadSchema(schema)
             var reader = CSVFileReader(input: try InputFile(path: input), parser: CSVParser())
-            guard let first = try reader.next(), let header = first.strings.first else { throw CSVFileError.empty(input) }
+            guard let first = try reader.next(), let header = first.firstRecord else { throw CSVFileError.empty(input) }
             var check = ReceivedExtractCheck(schema: schema)
             try check.checkHeader(header)
             var violations = check.check(first, skippingFirst: true)
@@ -46,7 +46,8 @@ struct HubCommand: AsyncParsableCommand {
             }
             for violation in violations.prefix(limit) { print("\(input): \(violation)") }
             guard violations.isEmpty else {
-                Console.note("\(input): refused: \(violations.count >= limit ? "at least " : "")\(violations.count) problems")
+                let count = violations.count >= limit ? "at least \(limit) problems" : violations.count == 1 ? "1 problem" : "\(violations.count) problems"
+                Console.note("\(input): refused: \(count)")
                 throw ExitCode(1)
             }
             let version = check.keyVersion.map { "linkage key version \($0)" } ?? "no match keys"

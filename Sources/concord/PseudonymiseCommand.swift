@@ -69,7 +69,7 @@ struct PseudonymiseCommand: AsyncParsableCommand {
             Console.progress("\(schema.dataset): \(progress.rowsRead) rows read, \(progress.rowsRejected) rejected (\(percent)%)")
         }
         if showProgress { Console.endProgress() }
-        let seconds = Double(start.duration(to: .now).components.attoseconds) / 1e18 + Double(start.duration(to: .now).components.seconds)
+        let seconds = start.duration(to: .now).inSeconds
         let rate = seconds > 0 ? Int(Double(summary.rowsRead) / seconds) : 0
         var line = "\(schema.dataset): read \(summary.rowsRead) rows, wrote \(summary.rowsWritten), rejected \(summary.rowsRejected)"
         line += " in \(String(format: "%.2f", seconds)) s (\(rate) rows/s) under \(key.id) -> \(summary.outputPath)"

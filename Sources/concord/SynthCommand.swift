@@ -99,7 +99,7 @@ struct SynthCommand: AsyncParsableCommand {
             summary = try synthesiser.write(to: output, progress: report)
         }
         let elapsed = start.duration(to: .now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         let total = summary.files.reduce(0) { $0 + $1.rows }
         let rate = seconds > 0 ? Int(Double(total) / seconds) : 0
         Console.note("synthetic population: \(summary.people) people in \(summary.households) households (seed \(seed))")

@@ -22,6 +22,21 @@ func temporaryDirectory(_ name: String = #function) -> String {
     return path
 }
 
+/// The folder of the runs shared by several tests: one per test process, removed when it exits.
+let sharedRunsRoot = NSTemporaryDirectory() + "concord-synth-tests/shared-\(UUID().uuidString)"
+
+/// A directory for a run shared by several tests (see `sharedRunsRoot`).
+func sharedRunDirectory(_ name: String) -> String {
+    _ = removeSharedRunsAtExit
+    let path = sharedRunsRoot + "/" + name
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+private let removeSharedRunsAtExit: Void = {
+    atexit { try? FileManager.default.removeItem(atPath: sharedRunsRoot) }
+}()
+
 func removeDirectory(_ path: String) {
     try? FileManager.default.removeItem(atPath: path)
 }
@@ -53,7 +68,7 @@ struct Validation {
 func validate(_ dataset: SynthDataset, in directory: String) throws -> Validation {
     let schema = try loadSchema(dataset)
     let batches = try parseCSV(directory + "/" + dataset.fileName, delimiter: schema.dialect.delimiter)
-    let header = batches.first?.strings.first ?? []
+    let header = batches.first?.firstRecord ?? []
     let columns = try ExtractHeader.columns(of: header, for: schema)
     let key = try LinkageKey(version: 1, secret: (0..<32).map { UInt8($0) })
     var pseudonymiser = RecordPseudonymiser(schema: schema, key: key, columns: columns)

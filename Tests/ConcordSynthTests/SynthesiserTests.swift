@@ -5,14 +5,14 @@ import Testing
 
 /// One run with the default error rates, shared by the tests that only read it.
 let defaultRun: (directory: String, summary: SynthSummary) = {
-    let directory = temporaryDirectory("defaultRun")
+    let directory = sharedRunDirectory("defaultRun")
     let summary = try! Synthesiser(SynthConfiguration(seed: 20250731, people: 2_000)).write(to: directory)
     return (directory, summary)
 }()
 
 /// A larger run with many invalid rows, for the tests that need a few of everything.
 let messyRun: (directory: String, summary: SynthSummary) = {
-    let directory = temporaryDirectory("messyRun")
+    let directory = sharedRunDirectory("messyRun")
     var rates = ErrorRates.default
     rates.invalidValue = 0.1
     let summary = try! Synthesiser(SynthConfiguration(seed: 3, people: 8_000, errorRates: rates)).write(to: directory)

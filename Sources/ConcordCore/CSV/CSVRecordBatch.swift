@@ -41,14 +41,23 @@ public struct CSVRecordBatch: Sendable {
     public func forEachRecord(_ body: (CSVRecord) throws -> Void) rethrows {
         try bytes.withUnsafeBufferPointer { base in
             for index in 0..<count {
-                let first = recordFirstField[index]
-                let end = index + 1 < count ? recordFirstField[index + 1] : fieldEnds.count
-                try body(CSVRecord(base: base, fieldEnds: fieldEnds, fields: first..<end, line: lineNumbers[index]))
+                try body(record(index, in: base))
             }
         }
     }
 
-    /// The records as strings, for tests and for headers.
+    /// The first record as strings: the header, in the first batch of a file.
+    public var firstRecord: [String]? {
+        guard !isEmpty else { return nil }
+        return bytes.withUnsafeBufferPointer { record(0, in: $0).strings }
+    }
+
+    private func record(_ index: Int, in base: UnsafeBufferPointer<UInt8>) -> CSVRecord {
+        let end = index + 1 < count ? recordFirstField[index + 1] : fieldEnds.count
+        return CSVRecord(base: base, fieldEnds: fieldEnds, fields: recordFirstField[index]..<end, line: lineNumbers[index])
+    }
+
+    /// The records as strings, for tests.
     public var strings: [[String]] {
         var records: [[String]] = []
         forEachRecord { records.append($0.strings) }
