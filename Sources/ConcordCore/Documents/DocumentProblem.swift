@@ -11,13 +11,16 @@ public struct DocumentProblem: Sendable, Hashable, CustomStringConvertible {
     public var path: String
     /// What is wrong and, where there is one obvious fix, what to do.
     public var message: String
+    /// A stable name for the kind of problem, for machines (`invalid` for format errors).
+    public var code: String
 
-    public init(file: String, line: Int?, column: Int?, path: String, message: String) {
+    public init(file: String, line: Int?, column: Int?, path: String, message: String, code: String = "invalid") {
         self.file = file
         self.line = line
         self.column = column
         self.path = path
         self.message = message
+        self.code = code
     }
 
     public var description: String {

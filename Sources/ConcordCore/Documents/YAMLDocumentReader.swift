@@ -39,9 +39,9 @@ public struct YAMLDocumentReader {
     }
 
     /// Records a problem at `node` (or at the document when `node` is nil).
-    public mutating func report(_ node: Node?, _ path: String, _ message: String) {
+    public mutating func report(_ node: Node?, _ path: String, _ message: String, code: String = "invalid") {
         let mark = node?.mark
-        problems.append(DocumentProblem(file: file, line: mark?.line, column: mark?.column, path: path, message: message))
+        problems.append(DocumentProblem(file: file, line: mark?.line, column: mark?.column, path: path, message: message, code: code))
     }
 
     /// The node as a mapping whose keys are plain strings, each key at most once and all of them in
@@ -94,6 +94,21 @@ public struct YAMLDocumentReader {
             return nil
         }
         return text
+    }
+
+    /// A string from a fixed vocabulary.
+    public mutating func keyword(_ node: Node, _ path: String, in vocabulary: [String]) -> String? {
+        string(node, path, expectation: "one of \(vocabulary.joined(separator: ", "))") { vocabulary.contains($0) }
+    }
+
+    /// A calendar date written `YYYY-MM-DD`.
+    public mutating func date(_ node: Node, _ path: String) -> CivilDate? {
+        guard let text = string(node, path) else { return nil }
+        guard let date = CivilDate(iso: text) else {
+            report(node, path, "'\(text)' is not a real date written YYYY-MM-DD")
+            return nil
+        }
+        return date
     }
 
     /// A decimal integer written plainly (no YAML 1.1 octal, sexagesimal or `+` forms).

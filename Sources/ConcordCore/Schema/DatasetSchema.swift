@@ -73,9 +73,13 @@ public struct Field: Sendable, Hashable {
     public var identity: Identity?
     /// How a quasi-identifier is coarsened before it leaves the agency.
     public var generalisation: Generalisation?
+    /// Special-category or criminal-offence data, which an agreement may share only with the
+    /// matching lawful basis condition.
+    public var sensitivity: Sensitivity?
 
     public init(name: String, type: FieldType, role: FieldRole, required: Bool = false, description: String? = nil,
-                identity: Identity? = nil, generalisation: Generalisation? = nil) {
+                identity: Identity? = nil, generalisation: Generalisation? = nil, sensitivity: Sensitivity? = nil) {
+        self.sensitivity = sensitivity
         self.name = name
         self.type = type
         self.role = role
@@ -116,6 +120,14 @@ public enum FieldType: Sendable, Hashable {
         case .reference: "reference"
         }
     }
+}
+
+/// Data the law protects beyond personal data in general.
+public enum Sensitivity: String, Sendable, Hashable, CaseIterable {
+    /// UK GDPR Article 9: racial or ethnic origin, health (including disability), religion, ...
+    case specialCategory = "special_category"
+    /// UK GDPR Article 10: criminal convictions, offences and allegations.
+    case criminalOffence = "criminal_offence"
 }
 
 /// What a field may do when it leaves the agency.
@@ -202,6 +214,17 @@ public enum Generalisation: Sendable, Hashable, CustomStringConvertible {
         case .postcodeDistrict: "postcode_district"
         case .postcodeArea: "postcode_area"
         case .band(let width): "band_\(width)"
+        }
+    }
+
+    /// Whether this generalisation is at least as coarse as `other` on the same kind of field.
+    public func isAtLeastAsCoarse(as other: Generalisation) -> Bool {
+        switch (self, other) {
+        case (.year, .year), (.year, .yearMonth), (.yearMonth, .yearMonth): true
+        case (.postcodeArea, .postcodeArea), (.postcodeArea, .postcodeDistrict), (.postcodeArea, .postcodeSector),
+             (.postcodeDistrict, .postcodeDistrict), (.postcodeDistrict, .postcodeSector), (.postcodeSector, .postcodeSector): true
+        case (.band(let width), .band(let schemaWidth)): width % schemaWidth == 0
+        default: false
         }
     }
 

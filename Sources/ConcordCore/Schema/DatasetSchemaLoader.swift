@@ -97,7 +97,7 @@ private struct DatasetSchemaLoader {
 
     private mutating func loadField(_ node: Node, _ path: String) -> Field? {
         guard let map = reader.mapping(node, path, allowed: ["name", "type", "role", "required", "description", "identity",
-                                                             "values", "formats", "minimum", "maximum", "max_length", "generalise"])
+                                                             "values", "formats", "minimum", "maximum", "max_length", "generalise", "sensitivity"])
         else { return nil }
         let name = reader.required(map, "name").flatMap {
             reader.string($0, map.path("name"), expectation: "1-64 characters without control characters") { name in
@@ -109,6 +109,9 @@ private struct DatasetSchemaLoader {
         }.flatMap(FieldRole.init(rawValue:))
         let required = map["required"].flatMap { reader.boolean($0, map.path("required")) } ?? false
         let description = map["description"].flatMap { reader.string($0, map.path("description")) }
+        let sensitivity = map["sensitivity"].flatMap {
+            reader.keyword($0, map.path("sensitivity"), in: Sensitivity.allCases.map(\.rawValue))
+        }.flatMap(Sensitivity.init(rawValue:))
         guard let typeNode = reader.required(map, "type"), let type = loadType(typeNode, map) else { return nil }
 
         var identity: Identity?
@@ -147,7 +150,7 @@ private struct DatasetSchemaLoader {
 
         guard let name, let role else { return nil }
         return Field(name: name, type: type, role: role, required: required, description: description,
-                     identity: identity, generalisation: generalisation)
+                     identity: identity, generalisation: generalisation, sensitivity: sensitivity)
     }
 
     private static func generalisations(for type: FieldType) -> String {
