@@ -61,7 +61,7 @@ struct SchemaCommand: AsyncParsableCommand {
                 case .identifier: "never leaves; used only for match keys"
                 case .quasiIdentifier: "leaves generalised to \(field.generalisation.map(String.init(describing:)) ?? "?")"
                 case .attribute: "leaves as is (normalised)"
-                case .freeText: "never leaves unless an agreement allows it"
+                case .freeText: "never leaves"
                 }
                 let identity = field.identity.map { ", identity \($0)" } ?? ""
                 print("  \(field.name) (\(field.type.keyword)\(field.required ? ", required" : "")\(identity)): \(fate)")

@@ -26,7 +26,7 @@ parties:
     - agency: county-childrens
       name: County Children's Services
       role: controller
-      ig_contact: {name: Ida Grant, email: ig@county.example}
+      ig_contact: {id: ig-officer, name: Ida Grant, email: ig@county.example}
       datasets:
         - dataset: csc_referrals
           schema_version: 1
@@ -35,7 +35,7 @@ parties:
     - agency: county-police
       name: County Police
       role: controller
-      ig_contact: {name: Pat Ives, email: ig@police.example}
+      ig_contact: {id: p-ives, name: Pat Ives, email: ig@police.example}
       datasets:
         - dataset: police_da_incidents
           schema_version: 1
@@ -45,7 +45,7 @@ parties:
     - group: county-analytics
       name: County Analytics
       people: [{id: a-analyst, name: Alex Analyst}, {id: b-analyst, name: Bo Analyst}]
-      ig_contact: {name: Ivy Gale, email: ig@analytics.example}
+      ig_contact: {id: i-gale, name: Ivy Gale, email: ig@analytics.example}
   signatories:
     - {name: Sam Signer, role: Caldicott Guardian, party: county-childrens, date: 2025-12-01}
 linkage:
@@ -56,7 +56,7 @@ outputs:
   level: aggregate
   minimum_cell_count: 10
   rounding_base: 5
-  approval: {required: true, approvers: [ig-officer, a-analyst]}
+  approval: {required: true, approvers: [ig-officer, p-ives]}
 retention:
   on_end: {delete_within: P30D}
 security:

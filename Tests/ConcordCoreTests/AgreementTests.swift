@@ -68,12 +68,12 @@ struct DecisionTests {
              agreement: with { $0.status = .expired }),
         Case(name: "approval by an approver", request: DecisionRequest(principal: .igOfficer("ig-officer"), action: .approve(requester: "b-analyst"), date: inForce),
              effect: .permit, codes: []),
-        Case(name: "approval of one's own request", request: DecisionRequest(principal: .igOfficer("a-analyst"), action: .approve(requester: "a-analyst"), date: inForce),
+        Case(name: "approval of one's own request", request: DecisionRequest(principal: .igOfficer("p-ives"), action: .approve(requester: "p-ives"), date: inForce),
              effect: .deny, codes: ["self-approval"]),
         Case(name: "approval by someone else", request: DecisionRequest(principal: .igOfficer("eve"), action: .approve(requester: "b-analyst"), date: inForce),
              effect: .deny, codes: ["not-an-approver"]),
         Case(name: "audit log read by an IG contact after the agreement ended",
-             request: DecisionRequest(principal: .igOfficer("ig@police.example"), action: .readAuditLog, date: date("2029-01-01")), effect: .permit, codes: [],
+             request: DecisionRequest(principal: .igOfficer("i-gale"), action: .readAuditLog, date: date("2029-01-01")), effect: .permit, codes: [],
              agreement: with { $0.status = .expired }),
         Case(name: "audit log read by an outsider", request: DecisionRequest(principal: .igOfficer("eve"), action: .readAuditLog, date: inForce),
              effect: .deny, codes: ["not-an-approver"]),
@@ -138,7 +138,7 @@ struct AgreementLoaderTests {
         ("fields: [ReferralDate, ReferralSource", "fields: [ReferralDate, NHSNumber, ReferralSource", "identifier-permitted", "NHSNumber"),
         ("fields: [ReferralDate, ReferralSource", "fields: [ReferralDate, ReferralSummary, ReferralSource", "free-text-permitted", "ReferralSummary"),
         ("{field: DOB, generalise: year}", "{field: DOB, generalise: postcode_area}", "generalisation-too-fine", "postcode_area"),
-        ("fields: [INCIDENT_DATE", "fields: [{field: INCIDENT_DATE, generalise: year}", "generalisation-too-fine", "INCIDENT_DATE"),
+        ("fields: [INCIDENT_DATE", "fields: [{field: INCIDENT_DATE, generalise: band_5}", "generalisation-too-fine", "INCIDENT_DATE"),
         ("- dataset: csc_referrals", "- dataset: csc_referals", "unknown-dataset", "csc_referals"),
         ("match_keys: [mk2, mk3, mk3_swapped]", "match_keys: [mk2, mk1]", "unknown-match-key", "match_keys"),
         ("datasets: [csc_referrals, police_da_incidents]", "datasets: [csc_referrals, housing_cases]", "linkage-dataset-not-provided", "housing_cases"),
@@ -148,7 +148,11 @@ struct AgreementLoaderTests {
         ("  article_9: {condition: substantial_public_interest, citation: \"DPA 2018 Sch. 1 para. 18\"}\n", "", "article-9-missing", "article_6"),
         ("  article_10: {condition: dpa_schedule_1, citation: \"DPA 2018 Sch. 1 para. 18\"}\n", "", "article-10-missing", "article_6"),
         ("  minimum_cell_count: 10\n", "", "aggregate-without-disclosure-control", "level: aggregate"),
-        ("approval: {required: true, approvers: [ig-officer, a-analyst]}", "approval: {required: true, approvers: []}", "approvers-missing", "approvers"),
+        ("approval: {required: true, approvers: [ig-officer, p-ives]}", "approval: {required: true, approvers: []}", "approvers-missing", "approvers"),
+        ("approval: {required: true, approvers: [ig-officer, p-ives]}", "approval: {required: true, approvers: [ig-officer, a-analyst]}", "unknown-approver", "level: aggregate"),
+        ("party: county-childrens, date", "party: county-council, date", "unknown-party", "providers:"),
+        ("fields: [INCIDENT_DATE, DASH_RISK", "fields: [INCIDENT_DATE, DASH_RISK, INCIDENT_DATE", "duplicate-field", "DASH_RISK, INCIDENT_DATE"),
+        ("next_review: 2026-12-01", "next_review: 2025-12-01", "dates-out-of-order", "next_review"),
         ("        - dataset: police_da_incidents", "        - dataset: csc_referrals", "duplicate-dataset", "csc_referrals\n          schema_version: 1\n          fields: [INCIDENT"),
         ("status: active", "status: signed", "invalid", "status"),
     ])
@@ -163,10 +167,17 @@ struct AgreementLoaderTests {
 
     @Test("the same id and version in two files is reported")
     func duplicates() {
-        let (agreements, problems) = Agreement.load(files: [("a.yaml", fixtureAgreementYAML), ("b.yaml", fixtureAgreementYAML)], catalogue: shippedCatalogue)
+        let (agreements, problems) = Agreement.load(files: [("a/test-agreement.v2.yaml", fixtureAgreementYAML), ("b/test-agreement.v2.yaml", fixtureAgreementYAML)], catalogue: shippedCatalogue)
         #expect(agreements.count == 1)
         #expect(problems.map(\.code) == ["duplicate-agreement"])
-        #expect(problems.first?.file == "b.yaml" && problems.first?.message.contains("a.yaml") == true)
+        #expect(problems.first?.file == "b/test-agreement.v2.yaml" && problems.first?.message.contains("a/test-agreement.v2.yaml") == true)
+    }
+
+    @Test("a file must be named after the agreement's id and version")
+    func fileName() {
+        let (agreements, problems) = Agreement.load(files: [("Agreements/test.yaml", fixtureAgreementYAML)], catalogue: shippedCatalogue)
+        #expect(agreements.count == 1)
+        #expect(problems.map(\.message) == ["the file of test-agreement version 2 must be named test-agreement.v2.yaml"])
     }
 
     @Test("ISO 8601 durations", arguments: [("P2Y", 2, 0, 0), ("P18M", 0, 18, 0), ("P1Y6M", 1, 6, 0), ("P30D", 0, 0, 30), ("P2W", 0, 0, 14), ("P1Y2M3D", 1, 2, 3)])

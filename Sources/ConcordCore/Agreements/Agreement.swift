@@ -58,7 +58,9 @@ public struct Agreement: Sendable, Hashable {
         public var citation: String
     }
 
+    /// An information governance contact; the id is how the contact acts as an IG officer.
     public struct Contact: Sendable, Hashable {
+        public var id: String
         public var name: String
         public var email: String
     }
@@ -146,6 +148,9 @@ public struct Agreement: Sendable, Hashable {
         }
         return nil
     }
+
+    /// Every party's IG contact.
+    public var igContacts: [Contact] { providers.map(\.igContact) + recipients.map(\.igContact) }
 
     /// Every analyst named among the recipients.
     public var analystIDs: Set<String> { Set(recipients.flatMap { $0.people.map(\.id) }) }

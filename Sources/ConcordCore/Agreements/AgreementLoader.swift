@@ -33,6 +33,11 @@ extension Agreement {
             do {
                 let agreement = try Agreement(yaml: text, file: path, catalogue: catalogue)
                 let key = "\(agreement.id) version \(agreement.version)"
+                let expectedName = "\(agreement.id).v\(agreement.version).yaml"
+                if path.split(separator: "/").last.map(String.init) != expectedName {
+                    problems.append(DocumentProblem(file: path, line: nil, column: nil, path: "",
+                                                    message: "the file of \(key) must be named \(expectedName)", code: "file-name"))
+                }
                 if let earlier = firstFile[key] {
                     problems.append(DocumentProblem(file: path, line: nil, column: nil, path: "id",
                                                     message: "\(key) is also defined in \(earlier); each version lives in one file",
@@ -64,6 +69,9 @@ private func isPurposeCode(_ text: String) -> Bool {
 private struct AgreementLoader {
     var reader: YAMLDocumentReader
     let catalogue: SchemaCatalogue
+    /// Datasets named by providers, even where the rest of their entry is invalid, so that one
+    /// mistake does not also make every later check claim the dataset is missing.
+    var declaredDatasets: Set<String> = []
 
     mutating func load(_ text: String) -> Agreement? {
         guard let root = reader.parse(text),
@@ -95,19 +103,36 @@ private struct AgreementLoader {
             }
         }
         let nextReview = reader.required(top, "next_review").flatMap { reader.date($0, "next_review") }
-        if let nextReview, let (_, end) = validity, nextReview > end {
-            reader.report(top["next_review"], "next_review", "\(nextReview) is after the agreement ends (\(end)); review before it ends", code: "dates-out-of-order")
+        if let nextReview, let (start, end) = validity {
+            if nextReview > end {
+                reader.report(top["next_review"], "next_review", "\(nextReview) is after the agreement ends (\(end)); review before it ends", code: "dates-out-of-order")
+            } else if nextReview < start {
+                reader.report(top["next_review"], "next_review", "\(nextReview) is before the agreement starts (\(start))", code: "dates-out-of-order")
+            }
         }
         let purpose = reader.required(top, "purpose").flatMap { loadPurpose($0) }
         let lawfulBasis = reader.required(top, "lawful_basis").flatMap { loadLawfulBasis($0) }
         let parties = reader.required(top, "parties").flatMap { loadParties($0) }
-        let linkage = reader.required(top, "linkage").flatMap { loadLinkage($0, providers: parties?.providers ?? []) }
+        let linkage = reader.required(top, "linkage").flatMap { loadLinkage($0) }
         let outputs = reader.required(top, "outputs").flatMap { loadOutputs($0) }
         let deleteWithin = reader.required(top, "retention").flatMap { loadRetention($0) }
         let security = reader.required(top, "security").flatMap { loadSecurity($0) }
 
         if let parties, let lawfulBasis {
             checkLawfulBasis(lawfulBasis, providers: parties.providers, node: top["lawful_basis"])
+        }
+        if let parties, let outputs {
+            let contacts = Set((parties.providers.map(\.igContact) + parties.recipients.map(\.igContact)).map(\.id))
+            for approver in outputs.approvers where !contacts.contains(approver) {
+                reader.report(top["outputs"], "outputs.approval.approvers",
+                              "\(approver) is not the id of any party's IG contact; approvers are IG officers (\(contacts.sorted().joined(separator: ", ")))",
+                              code: "unknown-approver")
+            }
+            let partyIDs = Set(parties.providers.map(\.agency) + parties.recipients.map(\.group))
+            for (index, signatory) in parties.signatories.enumerated() where !partyIDs.contains(signatory.party) {
+                reader.report(top["parties"], "parties.signatories[\(index)].party",
+                              "\(signatory.party) is not a party to this agreement (\(partyIDs.sorted().joined(separator: ", ")))", code: "unknown-party")
+            }
         }
         guard let id, let version, let title, let status, let validity, let nextReview, let purpose, let lawfulBasis,
               let parties, let linkage, let outputs, let deleteWithin, let security else { return nil }
@@ -167,13 +192,14 @@ private struct AgreementLoader {
     }
 
     private mutating func loadContact(_ node: Node, _ path: String) -> Agreement.Contact? {
-        guard let map = reader.mapping(node, path, allowed: ["name", "email"]) else { return nil }
+        guard let map = reader.mapping(node, path, allowed: ["id", "name", "email"]) else { return nil }
+        let id = identifier(map, "id")
         let name = reader.required(map, "name").flatMap { reader.string($0, map.path("name")) }
         let email = reader.required(map, "email").flatMap {
             reader.string($0, map.path("email"), expectation: "an email address") { $0.contains("@") && !$0.contains(" ") }
         }
-        guard let name, let email else { return nil }
-        return Agreement.Contact(name: name, email: email)
+        guard let id, let name, let email else { return nil }
+        return Agreement.Contact(id: id, name: name, email: email)
     }
 
     private mutating func identifier(_ map: YAMLDocumentReader.Mapping, _ key: String) -> String? {
@@ -205,6 +231,7 @@ private struct AgreementLoader {
     private mutating func loadDatasetPermission(_ node: Node, _ path: String) -> Agreement.DatasetPermission? {
         guard let map = reader.mapping(node, path, allowed: ["dataset", "schema_version", "fields", "retention"]) else { return nil }
         let dataset = reader.required(map, "dataset").flatMap { reader.string($0, map.path("dataset")) }
+        if let dataset { declaredDatasets.insert(dataset) }
         let schemaVersion = reader.required(map, "schema_version").flatMap { reader.integer($0, map.path("schema_version")) }
         var schema: DatasetSchema?
         if let dataset, let schemaVersion {
@@ -221,7 +248,14 @@ private struct AgreementLoader {
         }
         var fields: [Agreement.FieldPermission]?
         if let node = reader.required(map, "fields"), let items = reader.sequence(node, map.path("fields"), nonEmpty: true) {
-            fields = items.compactMap { loadFieldPermission($0, $1, schema: schema) }
+            var seen: Set<String> = []
+            fields = items.compactMap { item, itemPath in
+                let field = loadFieldPermission(item, itemPath, schema: schema)
+                if let field, !seen.insert(field.field).inserted {
+                    reader.report(item, itemPath, "\(field.field) is listed twice", code: "duplicate-field")
+                }
+                return field
+            }
         }
         var retention: ISODuration?
         if let node = map["retention"] {
@@ -261,8 +295,9 @@ private struct AgreementLoader {
             case .freeText:
                 reader.report(node, path, "\(name) is free text: it may not leave the agency under \(Agreement.format)", code: "free-text-permitted")
             case .attribute:
-                if generalisation != nil {
-                    reader.report(generalisationNode, path + ".generalise", "\(name) is an attribute, not a quasi-identifier: it is not generalised", code: "generalisation-too-fine")
+                // Coarsening an attribute is data minimisation, allowed wherever it applies.
+                if let generalisation, !generalisation.applies(to: field.type) {
+                    reader.report(generalisationNode, path + ".generalise", "\(generalisation) does not apply to \(name), a \(field.type.keyword)", code: "generalisation-too-fine")
                 }
             case .quasiIdentifier:
                 if let generalisation, let schemaGeneralisation = field.generalisation, !generalisation.isAtLeastAsCoarse(as: schemaGeneralisation) {
@@ -304,7 +339,7 @@ private struct AgreementLoader {
         return Agreement.Signatory(name: name, role: role, party: party, date: date)
     }
 
-    private mutating func loadLinkage(_ node: Node, providers: [Agreement.Provider]) -> Agreement.Linkage? {
+    private mutating func loadLinkage(_ node: Node) -> Agreement.Linkage? {
         guard let map = reader.mapping(node, "linkage", allowed: ["permitted", "datasets", "match_keys"]) else { return nil }
         guard let permitted = reader.required(map, "permitted").flatMap({ reader.boolean($0, map.path("permitted")) }) else { return nil }
         guard permitted else {
@@ -318,8 +353,7 @@ private struct AgreementLoader {
         if datasets.count == 1 {
             reader.report(map["datasets"], map.path("datasets"), "linkage needs at least two datasets")
         }
-        let provided = Set(providers.flatMap { $0.datasets.map(\.dataset) })
-        for dataset in datasets where !provided.contains(dataset) {
+        for dataset in datasets where !declaredDatasets.contains(dataset) {
             reader.report(map["datasets"], map.path("datasets"), "\(dataset) is linked but no provider contributes it", code: "linkage-dataset-not-provided")
         }
         for key in keys {

@@ -158,8 +158,7 @@ public struct Decision: Sendable, Hashable {
         case (.igOfficer(let officer), .readAuditLog):
             // Reading the log is how an agreement is overseen, so it stays possible after the agreement ends.
             reasons.removeAll { $0.code == "not-in-force" || $0.code == "outside-validity" }
-            let contacts = agreement.providers.map(\.igContact.email) + agreement.recipients.map(\.igContact.email)
-            if !agreement.outputs.approvers.contains(officer) && !contacts.contains(officer) {
+            if !agreement.outputs.approvers.contains(officer) && !agreement.igContacts.contains(where: { $0.id == officer }) {
                 deny("not-an-approver", "\(officer) is neither an approver nor an IG contact of a party")
             }
 

@@ -61,8 +61,11 @@ public struct YAMLDocumentReader {
             if entries[key.string] != nil {
                 report(keyNode, keyPath, "appears twice")
             } else if !allowed.contains(key.string) {
-                let expected = allowed.sorted().joined(separator: ", ")
-                report(keyNode, keyPath, "unknown key; expected one of: \(expected)")
+                if let suggestion = allowed.first(where: { Self.editDistance($0, key.string) <= 2 }) {
+                    report(keyNode, keyPath, "unknown key; did you mean '\(suggestion)'?")
+                } else {
+                    report(keyNode, keyPath, "unknown key; expected one of: \(allowed.sorted().joined(separator: ", "))")
+                }
             } else {
                 entries[key.string] = value
             }
@@ -161,6 +164,20 @@ public struct YAMLDocumentReader {
         public subscript(key: String) -> Node? { entries[key] }
 
         public func path(_ key: String) -> String { YAMLDocumentReader.join(path, key) }
+    }
+
+    /// Levenshtein distance, to suggest the key a misspelling meant.
+    static func editDistance(_ first: String, _ second: String) -> Int {
+        let a = Array(first.unicodeScalars), b = Array(second.unicodeScalars)
+        var previous = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return a.isEmpty ? b.count : previous[b.count]
     }
 
     static func join(_ path: String, _ key: String) -> String {

@@ -138,7 +138,7 @@ public enum FieldRole: String, Sendable, Hashable, CaseIterable {
     case quasiIdentifier = "quasi_identifier"
     /// Leaves in its normalised form, as far as an agreement permits.
     case attribute
-    /// Never leaves unless an agreement explicitly allows it.
+    /// Never leaves the agency.
     case freeText = "free_text"
 }
 

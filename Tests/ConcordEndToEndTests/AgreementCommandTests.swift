@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+@Suite("concord agreement")
+struct AgreementCommandTests {
+    static let schemas = repositoryRoot.appendingPathComponent("Schemas/datasets").path
+    static let agreements = repositoryRoot.appendingPathComponent("Agreements").path
+
+    @Test("lint passes the shipped agreements and fails a broken one with its location and code")
+    func lint() throws {
+        let clean = try concord("agreement", "lint", "--schemas", Self.schemas, Self.agreements)
+        #expect(clean.status == 0, "\(clean.output)")
+        #expect(clean.error.contains("3 agreements ok"))
+
+        let broken = repositoryRoot.appendingPathComponent("Tests/Agreements/broken/identifier-permitted.yaml").path
+        let text = try concord("agreement", "lint", "--schemas", Self.schemas, broken)
+        #expect(text.status == 1)
+        #expect(text.output.contains("identifier-permitted.yaml:67:15: parties.providers[0].datasets[0].fields[2]: NHSNumber is an identifier"))
+        #expect(text.output.contains("[identifier-permitted]"))
+
+        let json = try concord("agreement", "lint", "--schemas", Self.schemas, "--format", "json", broken)
+        #expect(json.status == 1)
+        let problems = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]])
+        #expect(problems.count == 1)
+        #expect(problems.first?["code"] as? String == "identifier-permitted")
+        #expect(problems.first?["line"] as? Int == 67)
+    }
+
+    @Test("show names the agreement by id and summarises it for an IG officer")
+    func show() throws {
+        let result = try concord("agreement", "show", "--schemas", Self.schemas, "--agreements", Self.agreements, "school-readiness")
+        #expect(result.status == 0, "\(result.error)")
+        for expected in ["school-readiness version 1, active", "Lawful basis:", "Article 6: public_task", "Providers:", "Recipients:",
+                         "Linkage: csc_referrals + school_attendance", "Outputs: row level", "After the agreement ends: data deleted within"] {
+            #expect(result.output.contains(expected), "\(expected)")
+        }
+        let missing = try concord("agreement", "show", "--schemas", Self.schemas, "--agreements", Self.agreements, "no-such-agreement")
+        #expect(missing.status != 0)
+        #expect(missing.error.contains("no valid agreement with id no-such-agreement"))
+    }
+
+    @Test("export writes an ODRL policy for each shipped agreement")
+    func export() throws {
+        let directory = try TemporaryDirectory()
+        for file in try FileManager.default.contentsOfDirectory(atPath: Self.agreements).filter({ $0.hasSuffix(".yaml") }) {
+            let out = directory.file("\(file).json")
+            let result = try concord("agreement", "export", "--schemas", Self.schemas, "--odrl", out, "\(Self.agreements)/\(file)")
+            #expect(result.status == 0, "\(result.error)")
+            let policy = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
+            #expect(policy["@type"] as? String == "Agreement")
+            #expect((policy["permission"] as? [Any])?.isEmpty == false)
+            #expect((policy["prohibition"] as? [Any])?.isEmpty == false)
+        }
+    }
+}
