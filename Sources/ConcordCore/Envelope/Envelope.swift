@@ -1,0 +1,242 @@
+import Crypto
+import Foundation
+
+/// The constants of `concord-envelope/1` (`docs/envelope.md`).
+public enum Envelope {
+    public static let magic: [UInt8] = Array("CONCORD".utf8) + [0]
+    public static let version: UInt16 = 1
+    public static let chunkSizes = 4096...16_777_216
+    public static let defaultChunkSize = 1 << 20
+    public static let maximumManifestBytes = 1 << 20
+    static let tagBytes = 16
+    static let signatureContext = Array("concord-envelope-v1 header".utf8) + [0]
+    static let infoContext = Array("concord-envelope-v1 payload".utf8) + [0]
+    static let chunkContext = Array("concord-envelope-v1 chunk".utf8) + [0]
+
+    /// The HPKE ciphersuites an envelope may use.
+    public enum Suite: UInt16, Sendable, CaseIterable {
+        case x25519AES256GCM = 1
+        case x25519ChaChaPoly = 2
+
+        var ciphersuite: HPKE.Ciphersuite {
+            switch self {
+            case .x25519AES256GCM: HPKE.Ciphersuite(kem: .Curve25519_HKDF_SHA256, kdf: .HKDF_SHA256, aead: .AES_GCM_256)
+            case .x25519ChaChaPoly: HPKE.Ciphersuite(kem: .Curve25519_HKDF_SHA256, kdf: .HKDF_SHA256, aead: .chaChaPoly)
+            }
+        }
+    }
+
+    static func info(headerDigest: [UInt8]) -> Data { Data(infoContext + headerDigest) }
+
+    static func chunkAAD(index: UInt64, last: Bool) -> Data {
+        var aad = chunkContext
+        for shift in stride(from: 56, through: 0, by: -8) { aad.append(UInt8(truncatingIfNeeded: index >> UInt64(shift))) }
+        aad.append(last ? 1 : 0)
+        return Data(aad)
+    }
+
+    static func appendBigEndian<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        for shift in stride(from: T.bitWidth - 8, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
+    }
+}
+
+/// Writes an envelope: a signed header, then the payload sealed chunk by chunk as it is appended,
+/// so a payload of any size is sealed in memory bounded by the chunk size.
+public struct EnvelopeSealer {
+    /// Magic through `enc`: everything before the chunks.
+    public let header: [UInt8]
+    /// SHA-256 of the signed header: the envelope's name.
+    public let headerDigest: [UInt8]
+    private let chunkSize: Int
+    private var sender: HPKE.Sender
+    private var pending: [UInt8] = []
+    private var index: UInt64 = 0
+
+    public init(manifest: EnvelopeManifest, hubKey: Curve25519.KeyAgreement.PublicKey, signingKey: Curve25519.Signing.PrivateKey,
+                suite: Envelope.Suite = .x25519AES256GCM, chunkSize: Int = Envelope.defaultChunkSize) throws {
+        precondition(Envelope.chunkSizes.contains(chunkSize), "chunk size out of range")
+        let manifestBytes = manifest.json.bytes
+        precondition(manifestBytes.count <= Envelope.maximumManifestBytes, "manifest too large")
+        var signed = Envelope.magic
+        Envelope.appendBigEndian(Envelope.version, to: &signed)
+        Envelope.appendBigEndian(suite.rawValue, to: &signed)
+        Envelope.appendBigEndian(UInt32(chunkSize), to: &signed)
+        Envelope.appendBigEndian(UInt32(manifestBytes.count), to: &signed)
+        signed += manifestBytes
+        let signature = try signingKey.signature(for: Envelope.signatureContext + signed)
+        headerDigest = Array(SHA256.hash(data: signed))
+        sender = try HPKE.Sender(recipientKey: hubKey, ciphersuite: suite.ciphersuite, info: Envelope.info(headerDigest: headerDigest))
+        header = signed + Array(signature) + Array(sender.encapsulatedKey)
+        self.chunkSize = chunkSize
+        pending.reserveCapacity(chunkSize * 2)
+    }
+
+    /// Adds payload bytes; returns the sealed chunks now complete. A full chunk is held back until
+    /// more bytes arrive, since only then is it known not to be the last.
+    public mutating func append(_ bytes: some Collection<UInt8>) throws -> [UInt8] {
+        pending.append(contentsOf: bytes)
+        var output: [UInt8] = []
+        var start = 0
+        while pending.count - start > chunkSize {
+            output += try seal(pending[start..<start + chunkSize], last: false)
+            start += chunkSize
+        }
+        pending.removeFirst(start)
+        return output
+    }
+
+    /// Seals what remains as the last chunk.
+    public mutating func finish() throws -> [UInt8] {
+        let output = try seal(pending[...], last: true)
+        pending.removeAll()
+        return output
+    }
+
+    private mutating func seal(_ plaintext: ArraySlice<UInt8>, last: Bool) throws -> [UInt8] {
+        let sealed = try sender.seal(plaintext, authenticating: Envelope.chunkAAD(index: index, last: last))
+        index += 1
+        return Array(sealed)
+    }
+}
+
+/// Opens an envelope fed in pieces of any size: checks the header and the agency's signature, then
+/// hands back plaintext as each chunk is authenticated. Only after `finish` is the payload known to
+/// be complete and exactly what the manifest describes.
+public struct EnvelopeOpener {
+    private let hubKey: Curve25519.KeyAgreement.PrivateKey
+    private let agencyKey: (String) -> Curve25519.Signing.PublicKey?
+    private var buffer: [UInt8] = []
+    private var recipient: HPKE.Recipient?
+    private var chunkSize = 0
+    private var index: UInt64 = 0
+    private var hash = SHA256()
+    private var plaintextBytes = 0
+    public private(set) var manifest: EnvelopeManifest?
+    public private(set) var headerDigest: [UInt8]?
+
+    /// - Parameter agencyKey: the registered signing key of an agency, by id; `nil` for an unknown agency.
+    public init(hubKey: Curve25519.KeyAgreement.PrivateKey, agencyKey: @escaping (String) -> Curve25519.Signing.PublicKey?) {
+        self.hubKey = hubKey
+        self.agencyKey = agencyKey
+    }
+
+    /// Takes the next bytes; returns the plaintext of the chunks they completed.
+    public mutating func consume(_ bytes: some Collection<UInt8>) throws(EnvelopeError) -> [UInt8] {
+        buffer.append(contentsOf: bytes)
+        if recipient == nil {
+            guard try readHeader() else { return [] }
+        }
+        // Hold back one chunk: it may be the last, which only the end of the input tells.
+        var output: [UInt8] = []
+        let wire = chunkSize + Envelope.tagBytes
+        var start = 0
+        while buffer.count - start > wire {
+            output += try open(buffer[start..<start + wire], last: false)
+            start += wire
+        }
+        buffer.removeFirst(start)
+        return output
+    }
+
+    /// Opens the last chunk and checks the payload against the manifest.
+    public mutating func finish() throws(EnvelopeError) -> [UInt8] {
+        guard recipient != nil, let manifest else { throw .truncated("the envelope ends inside its header") }
+        guard buffer.count >= Envelope.tagBytes else { throw .truncated("the envelope ends before its last chunk") }
+        let output = try open(buffer[...], last: true)
+        buffer.removeAll()
+        guard plaintextBytes == manifest.payloadBytes else {
+            throw .payloadMismatch("the payload is \(plaintextBytes) bytes; the manifest says \(manifest.payloadBytes)")
+        }
+        let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
+        guard digest == manifest.payloadSHA256 else { throw .payloadMismatch("the payload's SHA-256 is not the manifest's") }
+        return output
+    }
+
+    private mutating func open(_ ciphertext: ArraySlice<UInt8>, last: Bool) throws(EnvelopeError) -> [UInt8] {
+        let plaintext: Data
+        do {
+            plaintext = try recipient!.open(ciphertext, authenticating: Envelope.chunkAAD(index: index, last: last))
+        } catch {
+            if last && ciphertext.count == chunkSize + Envelope.tagBytes {
+                // A full-size chunk that does not open as the last one may be a chunk of a longer payload.
+                if (try? recipient!.open(ciphertext, authenticating: Envelope.chunkAAD(index: index, last: false))) != nil {
+                    throw .truncated("the envelope ends after chunk \(index), which is not its last")
+                }
+            }
+            throw .chunkRejected(Int(index))
+        }
+        index += 1
+        plaintextBytes += plaintext.count
+        hash.update(data: plaintext)
+        if let manifest, plaintextBytes > manifest.payloadBytes {
+            throw .payloadMismatch("the payload is longer than the manifest's \(manifest.payloadBytes) bytes")
+        }
+        return Array(plaintext)
+    }
+
+    /// Parses and verifies the header once enough bytes have arrived; `false` until then.
+    private mutating func readHeader() throws(EnvelopeError) -> Bool {
+        guard buffer.count >= 20 else { return false }
+        guard Array(buffer[0..<8]) == Envelope.magic else { throw .notAnEnvelope }
+        let version = UInt16(buffer[8]) << 8 | UInt16(buffer[9])
+        guard version == Envelope.version else { throw .unsupportedVersion(Int(version)) }
+        guard let suite = Envelope.Suite(rawValue: UInt16(buffer[10]) << 8 | UInt16(buffer[11])) else {
+            throw .unsupportedSuite(Int(UInt16(buffer[10]) << 8 | UInt16(buffer[11])))
+        }
+        let chunkSize = buffer[12..<16].reduce(0) { $0 << 8 | Int($1) }
+        guard Envelope.chunkSizes.contains(chunkSize) else { throw .invalidHeader("chunk size \(chunkSize) is outside \(Envelope.chunkSizes)") }
+        let manifestLength = buffer[16..<20].reduce(0) { $0 << 8 | Int($1) }
+        guard (2...Envelope.maximumManifestBytes).contains(manifestLength) else {
+            throw .invalidHeader("manifest length \(manifestLength) is outside 2...\(Envelope.maximumManifestBytes)")
+        }
+        let headerEnd = 20 + manifestLength
+        guard buffer.count >= headerEnd + 64 + 32 else { return false }
+        let manifest = try EnvelopeManifest(canonical: Array(buffer[20..<headerEnd]))
+        guard let key = agencyKey(manifest.agency) else { throw .unknownAgency(manifest.agency) }
+        let signed = Array(buffer[0..<headerEnd])
+        guard key.isValidSignature(buffer[headerEnd..<headerEnd + 64], for: Envelope.signatureContext + signed) else {
+            throw .badSignature(manifest.agency)
+        }
+        let digest = Array(SHA256.hash(data: signed))
+        do {
+            recipient = try HPKE.Recipient(privateKey: hubKey, ciphersuite: suite.ciphersuite, info: Envelope.info(headerDigest: digest),
+                                           encapsulatedKey: Data(buffer[headerEnd + 64..<headerEnd + 96]))
+        } catch {
+            throw .invalidHeader("the encapsulated key is not a valid X25519 public key")
+        }
+        self.manifest = manifest
+        self.chunkSize = chunkSize
+        headerDigest = digest
+        buffer.removeFirst(headerEnd + 96)
+        return true
+    }
+}
+
+/// Why an envelope was refused. Messages never include payload content.
+public enum EnvelopeError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notAnEnvelope
+    case unsupportedVersion(Int)
+    case unsupportedSuite(Int)
+    case invalidHeader(String)
+    case invalidManifest(String)
+    case unknownAgency(String)
+    case badSignature(String)
+    case chunkRejected(Int)
+    case truncated(String)
+    case payloadMismatch(String)
+
+    public var description: String {
+        switch self {
+        case .notAnEnvelope: "not a Concord envelope (wrong magic bytes)"
+        case .unsupportedVersion(let version): "envelope format version \(version) is not one this version of Concord reads (1)"
+        case .unsupportedSuite(let suite): "envelope suite \(suite) is not one this version of Concord reads (1, 2)"
+        case .invalidHeader(let reason): "invalid envelope header: \(reason)"
+        case .invalidManifest(let reason): "invalid envelope manifest: \(reason)"
+        case .unknownAgency(let agency): "the envelope claims to come from \(agency), which is not a registered agency"
+        case .badSignature(let agency): "the envelope's signature is not \(agency)'s: it was altered or signed with another key"
+        case .chunkRejected(let index): "chunk \(index) does not open: the envelope was altered, its chunks reordered or duplicated, or it was sealed to another hub key"
+        case .truncated(let reason): "the envelope is truncated: \(reason)"
+        case .payloadMismatch(let reason): "the payload does not match its manifest: \(reason)"
+        }
+    }
+}
