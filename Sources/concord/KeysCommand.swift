@@ -1,12 +1,22 @@
 import ArgumentParser
 import ConcordAgent
 import ConcordCore
+import ConcordFiles
+import Foundation
 
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Create and inspect keys.",
-        subcommands: [NewLinkageKey.self, Inspect.self]
+        discussion: """
+        Three kinds of secret, each in a file created with mode 0600 and refused when others can read it:
+          the linkage key      shared by a partnership's agencies; turns identifiers into match keys
+          an agency key        Ed25519; signs the agency's envelopes
+          the hub keys         X25519, envelopes are encrypted to it; Ed25519, signs receipts
+        Public keys are printed as one line (concord-public-key/1 KIND OWNER KEY) to paste into the
+        other side's configuration; key ids are fingerprints that name a key without revealing it.
+        """,
+        subcommands: [NewLinkageKey.self, NewAgency.self, NewHub.self, Inspect.self]
     )
 
     struct NewLinkageKey: AsyncParsableCommand {
@@ -39,25 +49,104 @@ struct KeysCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("\(error)")
             }
-            try LinkageKeyFile.create(key, at: out)
+            try KeyFiles.create(key, at: out)
             print(key.id)
             Console.note("wrote linkage key \(key.id) to \(out) (mode 0600); share it only with the partnership's agencies")
         }
     }
 
-    struct Inspect: AsyncParsableCommand {
+    struct NewAgency: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a linkage key's id and version, never the key.",
-            discussion: "Use it to check that two agencies hold the same key: the ids match exactly when the keys do."
+            commandName: "new-agency",
+            abstract: "Create an agency's signing key pair.",
+            discussion: """
+            Writes DIR/ID.agency-signing.key (private, mode 0600: it stays on the agent's machine) and
+            DIR/ID.agency-signing.pub, and prints the public line for the hub operator to register.
+
+            Example:
+              concord keys new-agency --id essex-police --out /etc/concord/keys
+            """
         )
 
-        @Argument(help: ArgumentHelp("A linkage key file.", valueName: "file"))
+        @Option(help: ArgumentHelp("The agency's id, as agreements name it.", valueName: "id"))
+        var id: String
+
+        @Option(help: ArgumentHelp("Folder to write the key files to (created if missing).", valueName: "dir"))
+        var out: String
+
+        func validate() throws {
+            guard id.range(of: "^[a-z][a-z0-9-]{1,63}$", options: .regularExpression) != nil else {
+                throw ValidationError("'\(id)' is not an agency id: lower-case letters, digits and -, starting with a letter")
+            }
+        }
+
+        func run() async throws {
+            try createDirectory(out, mode: 0o700)
+            let key = try writePair(.agencySigning, owner: id, name: "\(id).agency-signing", in: out)
+            print(key.publicKey)
+            Console.note("agency signing key \(key.publicKey.id): register the line above with the hub")
+        }
+    }
+
+    struct NewHub: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "new-hub",
+            abstract: "Create the hub's encryption and receipt-signing key pairs.",
+            discussion: """
+            Writes DIR/hub-encryption.key and DIR/hub-signing.key (private, mode 0600: they stay on the
+            hub) with their .pub files, and prints both public lines for the agencies' configuration.
+
+            Example:
+              concord keys new-hub --out /etc/concord/hub-keys
+            """
+        )
+
+        @Option(help: ArgumentHelp("Folder to write the key files to (created if missing).", valueName: "dir"))
+        var out: String
+
+        func run() async throws {
+            try createDirectory(out, mode: 0o700)
+            for kind in [ExchangeKeyKind.hubEncryption, .hubSigning] {
+                let key = try writePair(kind, owner: "hub", name: kind.rawValue, in: out)
+                print(key.publicKey)
+                Console.note("\(kind.rawValue) key \(key.publicKey.id)")
+            }
+        }
+    }
+
+    struct Inspect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what a key file is and its id, never the secret.",
+            discussion: "Works on linkage keys, private keys and public key files. Two agencies hold the same linkage key exactly when the ids match."
+        )
+
+        @Argument(help: ArgumentHelp("A key file.", valueName: "file"))
         var file: String
 
         func run() async throws {
-            let key = try LinkageKeyFile.read(file)
-            print("key id:  \(key.id)")
-            print("version: \(key.version)")
+            if file.hasSuffix(".pub") {
+                let line = try PublicKeyLine(line: String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+                print("public \(line.kind.rawValue) key of \(line.owner)\nkey id:  \(line.id)\n\(line)")
+                return
+            }
+            let text = try SecretFile.read(file)
+            if text.contains("format: \(LinkageKey.fileFormat)") {
+                let key = try KeyFiles.readLinkageKey(file)
+                print("linkage key\nkey id:  \(key.id)\nversion: \(key.version)")
+            } else {
+                let key = try KeyFiles.readPrivateKey(file)
+                print("private \(key.kind.rawValue) key of \(key.owner)\nkey id:  \(key.publicKey.id)\npublic:  \(key.publicKey)")
+            }
         }
     }
+}
+
+/// Writes `DIR/NAME.key` (secret) and `DIR/NAME.pub`; refuses to overwrite either.
+private func writePair(_ kind: ExchangeKeyKind, owner: String, name: String, in directory: String) throws -> PrivateKeyDocument {
+    let key = PrivateKeyDocument.generate(kind, owner: owner)
+    let publicPath = "\(directory)/\(name).pub"
+    guard !FileManager.default.fileExists(atPath: publicPath) else { throw SecretFileError.exists(publicPath) }
+    try KeyFiles.create(key, at: "\(directory)/\(name).key")
+    try "\(key.publicKey)\n".write(toFile: publicPath, atomically: true, encoding: .utf8)
+    return key
 }

@@ -57,7 +57,7 @@ struct PseudonymiseCommand: AsyncParsableCommand {
 
     func run() async throws {
         let schema = try loadSchema(schema)
-        let key = try LinkageKeyFile.read(key)
+        let key = try KeyFiles.readLinkageKey(key)
         let job = PseudonymiseJob(schema: schema, key: key, inputPath: input, outputPath: output, rejectsPath: rejects, parallelism: jobs)
         let start = ContinuousClock.now
         let showProgress = Console.showsProgress

@@ -132,22 +132,22 @@ struct PseudonymiseJobTests {
 }
 
 @Suite("Linkage key files")
-struct LinkageKeyFileTests {
+struct KeyFileTests {
     @Test("created 0600, never overwritten, refused when others can read it")
     func permissions() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("linkage.key")
         let key = try LinkageKey.generate(version: 2)
-        try LinkageKeyFile.create(key, at: path)
+        try KeyFiles.create(key, at: path)
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
-        #expect(try LinkageKeyFile.read(path).id == key.id)
-        #expect(throws: LinkageKeyFileError.self) { try LinkageKeyFile.create(try LinkageKey.generate(version: 2), at: path) }
-        #expect(try LinkageKeyFile.read(path).id == key.id)
+        #expect(try KeyFiles.readLinkageKey(path).id == key.id)
+        #expect(throws: SecretFileError.self) { try KeyFiles.create(try LinkageKey.generate(version: 2), at: path) }
+        #expect(try KeyFiles.readLinkageKey(path).id == key.id)
         for open in [0o640, 0o604, 0o644] {
             try FileManager.default.setAttributes([.posixPermissions: open], ofItemAtPath: path)
             #expect {
-                try LinkageKeyFile.read(path)
+                try KeyFiles.readLinkageKey(path)
             } throws: { error in
                 "\(error)".contains("chmod 600") && !"\(error)".contains(key.fileContents.split(separator: "\n").last!.dropFirst(5))
             }
@@ -160,9 +160,9 @@ struct LinkageKeyFileTests {
         let path = try directory.write("bad.key", "secret-looking line\n")
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         #expect {
-            try LinkageKeyFile.read(path)
+            try KeyFiles.readLinkageKey(path)
         } throws: { error in
-            "\(error)".contains("is not a valid linkage key") && !"\(error)".contains("secret-looking")
+            "\(error)".contains("is not a valid key") && !"\(error)".contains("secret-looking")
         }
     }
 }

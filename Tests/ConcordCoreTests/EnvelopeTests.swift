@@ -232,3 +232,48 @@ struct EnvelopeVectorTests {
         #expect(opener.manifest?.rows == 300)
     }
 }
+
+@Suite("Exchange keys")
+struct ExchangeKeyTests {
+    @Test("private key files round-trip and never show the key", arguments: ExchangeKeyKind.allCases)
+    func roundTrip(kind: ExchangeKeyKind) throws {
+        let key = PrivateKeyDocument.generate(kind, owner: "county-police")
+        let parsed = try PrivateKeyDocument(fileContents: key.fileContents)
+        #expect(parsed.publicKey == key.publicKey)
+        #expect(parsed.kind == kind && parsed.owner == "county-police")
+        let secretLine = try #require(key.fileContents.split(separator: "\n").first { $0.hasPrefix("key: ") })
+        #expect(!key.description.contains(secretLine.dropFirst(5)))
+        #expect(try PublicKeyLine(line: key.publicKey.description) == key.publicKey)
+        #expect(key.publicKey.id.count == 19)
+    }
+
+    @Test("a key is usable only for its kind, and a signing pair signs and verifies")
+    func kinds() throws {
+        let agency = PrivateKeyDocument.generate(.agencySigning, owner: "a")
+        let hub = PrivateKeyDocument.generate(.hubEncryption, owner: "hub")
+        #expect(throws: ExchangeKeyError.wrongKind(.agencySigning)) { try agency.encryptionKey() }
+        #expect(throws: ExchangeKeyError.wrongKind(.hubEncryption)) { try hub.signingKey() }
+        #expect(throws: ExchangeKeyError.wrongKind(.hubEncryption)) { try hub.publicKey.signingKey() }
+        let signature = try agency.signingKey().signature(for: Array("m".utf8))
+        #expect(try agency.publicKey.signingKey().isValidSignature(signature, for: Array("m".utf8)))
+        #expect(try hub.encryptionKey().publicKey.rawRepresentation == hub.publicKey.encryptionKey().rawRepresentation)
+    }
+
+    @Test("key ids follow the spec")
+    func ids() throws {
+        let line = PublicKeyLine(kind: .hubSigning, owner: "hub", raw: Array(repeating: 7, count: 32))
+        let digest = SHA256.hash(data: Array("concord-public-key-id-v1".utf8) + [0] + Array("hub-signing".utf8) + [0] + Array(repeating: 7, count: 32))
+        #expect(line.id == "hs-" + digest.prefix(8).map { String(format: "%02x", $0) }.joined())
+    }
+
+    @Test("malformed key files and lines are refused", arguments: [
+        "format: concord-private-key/1\nkind: agency-signing\nowner: a\n",
+        "format: concord-private-key/2\nkind: agency-signing\nowner: a\nkey: AAAA\n",
+        "format: concord-private-key/1\nkind: root\nowner: a\nkey: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+        "format: concord-private-key/1\nkind: agency-signing\nowner: a\nkey: AAAA\n",
+        "format: concord-private-key/1\nformat: concord-private-key/1\n",
+    ])
+    func malformed(text: String) {
+        #expect(throws: ExchangeKeyError.self) { try PrivateKeyDocument(fileContents: text) }
+    }
+}

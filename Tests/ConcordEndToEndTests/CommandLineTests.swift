@@ -80,3 +80,30 @@ struct EnvelopeInteroperabilityTests {
         #expect(result.output.hasPrefix("ok: 300 rows"))
     }
 }
+
+@Suite("concord keys for agencies and the hub")
+struct ExchangeKeyCommandTests {
+    @Test("agency and hub key pairs: private files 0600, public lines printed and written, never overwritten")
+    func pairs() throws {
+        let directory = try TemporaryDirectory()
+        let agency = try concord("keys", "new-agency", "--id", "county-police", "--out", directory.file("keys"))
+        #expect(agency.status == 0, "\(agency.error)")
+        #expect(agency.output.hasPrefix("concord-public-key/1 agency-signing county-police "))
+        let hub = try concord("keys", "new-hub", "--out", directory.file("keys"))
+        #expect(hub.status == 0)
+        #expect(hub.output.split(separator: "\n").map { $0.split(separator: " ")[1] } == ["hub-encryption", "hub-signing"])
+        for name in ["county-police.agency-signing", "hub-encryption", "hub-signing"] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: directory.file("keys/\(name).key"))
+            #expect(attributes[.posixPermissions] as? Int == 0o600, "\(name)")
+            let publicLine = try directory.read("keys/\(name).pub").trimmingCharacters(in: .newlines)
+            #expect(agency.output.contains(publicLine) || hub.output.contains(publicLine))
+            let inspected = try concord("keys", "inspect", directory.file("keys/\(name).key"))
+            #expect(inspected.output.contains(publicLine))
+            let secret = try #require(try directory.read("keys/\(name).key").split(separator: "\n").first { $0.hasPrefix("key: ") })
+            #expect(!inspected.output.contains(secret.dropFirst(5)) && !agency.output.contains(secret.dropFirst(5)) && !hub.output.contains(secret.dropFirst(5)))
+        }
+        let again = try concord("keys", "new-hub", "--out", directory.file("keys"))
+        #expect(again.status != 0)
+        #expect(again.error.contains("never overwritten"))
+    }
+}
