@@ -85,16 +85,13 @@ public struct PrivateKeyDocument: Sendable, CustomStringConvertible {
     }
 
     public init(fileContents text: String) throws(ExchangeKeyError) {
-        var values: [String: String] = [:]
-        for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-            let line = rawLine.trimmingASCIISpaces
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let colon = line.firstIndex(of: ":"), ["format", "kind", "owner", "key"].contains(String(line[..<colon].trimmingASCIISpaces)) else {
-                throw .malformed("line \(offset + 1) is not 'format:', 'kind:', 'owner:' or 'key:' followed by a value")
-            }
-            let name = String(line[..<colon].trimmingASCIISpaces)
-            guard values.updateValue(String(line[line.index(after: colon)...].trimmingASCIISpaces), forKey: name) == nil else {
-                throw .malformed("'\(name)' appears twice")
+        let values: [String: String]
+        do {
+            values = try KeyFileLines.parse(text, names: ["format", "kind", "owner", "key"])
+        } catch {
+            switch error {
+            case .malformedLine(let line): throw .malformed("line \(line) is not 'format:', 'kind:', 'owner:' or 'key:' followed by a value")
+            case .duplicate(let name): throw .malformed("'\(name)' appears twice")
             }
         }
         guard values["format"] == Self.format else { throw .malformed("the format line is not 'format: \(Self.format)'") }

@@ -43,15 +43,14 @@ public struct LinkageKey: Sendable, CustomStringConvertible {
 
     /// Parses the text of a key file (`docs/pseudonyms.md`, section 4).
     public init(fileContents text: String) throws(LinkageKeyError) {
-        var values: [String: String] = [:]
-        for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-            let line = rawLine.trimmingASCIISpaces
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let colon = line.firstIndex(of: ":") else { throw .malformedLine(offset + 1) }
-            let name = String(line[..<colon].trimmingASCIISpaces)
-            let value = String(line[line.index(after: colon)...].trimmingASCIISpaces)
-            guard ["format", "version", "key"].contains(name) else { throw .malformedLine(offset + 1) }
-            guard values.updateValue(value, forKey: name) == nil else { throw .duplicateEntry(name) }
+        let values: [String: String]
+        do {
+            values = try KeyFileLines.parse(text, names: ["format", "version", "key"])
+        } catch {
+            switch error {
+            case .malformedLine(let line): throw .malformedLine(line)
+            case .duplicate(let name): throw .duplicateEntry(name)
+            }
         }
         guard let format = values["format"] else { throw .missingEntry("format") }
         guard format == Self.fileFormat else { throw .unsupportedFormat(format) }
