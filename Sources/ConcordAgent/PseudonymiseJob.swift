@@ -14,6 +14,8 @@ public struct PseudonymiseJob: Sendable {
     public var outputPath: String
     /// Where rejected rows are described; `nil` writes `<output>.rejects.csv` only if a row is rejected.
     public var rejectsPath: String?
+    /// What leaves the agency; `nil` for everything the schema allows.
+    public var release: ReleasePlan?
     /// Batches processed at once; each holds `batchSize` rows.
     public var parallelism: Int
     public var batchSize = 4096
@@ -41,7 +43,8 @@ public struct PseudonymiseJob: Sendable {
             throw CSVFileError.empty(inputPath)
         }
         let columns = try ExtractHeader.columns(of: header, for: schema)
-        let pseudonymiser = RecordPseudonymiser(schema: schema, key: key, columns: columns)
+        let release = release ?? ReleasePlan(schema: schema)
+        let pseudonymiser = RecordPseudonymiser(schema: schema, key: key, columns: columns, release: release)
 
         let output = try AtomicOutputFile(path: outputPath)
         let rejects = try RejectsWriter(path: rejectsPath ?? Self.defaultRejectsPath(for: outputPath), always: rejectsPath != nil)
@@ -50,7 +53,7 @@ public struct PseudonymiseJob: Sendable {
             rejects.abandon()
         }
         var headerWriter = CSVWriter()
-        headerWriter.appendRecord(schema.pseudonymisedColumns)
+        headerWriter.appendRecord(release.columns)
         try output.write(headerWriter.bytes)
 
         var summary = PseudonymiseSummary(outputPath: outputPath)

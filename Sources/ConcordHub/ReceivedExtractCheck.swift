@@ -14,11 +14,13 @@ public struct ReceivedExtractCheck: Sendable {
     public private(set) var keyVersion: Int?
     public private(set) var rowsChecked = 0
 
-    public init(schema: DatasetSchema) {
+    /// - Parameter release: what the agreements let the agency send; by default what the schema lets leave.
+    public init(schema: DatasetSchema, release: ReleasePlan? = nil) {
+        let release = release ?? ReleasePlan(schema: schema)
         self.schema = schema
-        columns = schema.pseudonymisedColumns
-        matchKeyColumns = schema.matchKeys.count
-        generalisations = schema.releasableFields.map { $0.role == .quasiIdentifier ? $0.generalisation : nil }
+        columns = release.columns
+        matchKeyColumns = release.matchKeys.count
+        generalisations = release.fields.map(\.generalisation)
     }
 
     /// Refuses a header that is not exactly the schema's pseudonymised columns, in order.

@@ -10,21 +10,6 @@ struct AgreementCommand: AsyncParsableCommand {
         subcommands: [Lint.self, Show.self, Export.self]
     )
 
-    /// Where the dataset schemas are, shared by the subcommands.
-    struct SchemaOptions: ParsableArguments {
-        @Option(help: ArgumentHelp("Folder of dataset schemas agreements are checked against (default: Schemas/datasets, else /usr/share/concord/Schemas/datasets).", valueName: "dir"))
-        var schemas: String?
-
-        func catalogue() throws -> SchemaCatalogue {
-            let candidates = schemas.map { [$0] } ?? ["Schemas/datasets", "/usr/share/concord/Schemas/datasets"]
-            guard let directory = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-                throw ValidationError("no dataset schemas at \(candidates.joined(separator: " or ")); name the folder with --schemas")
-            }
-            let files = try yamlFiles(in: directory)
-            return SchemaCatalogue(try files.map { try loadSchema($0) })
-        }
-    }
-
     struct Lint: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check agreements and report every problem.",
@@ -159,7 +144,7 @@ private func readText(_ path: String) throws -> String {
 }
 
 /// The `.yaml` and `.yml` files directly in a folder, sorted.
-private func yamlFiles(in directory: String) throws -> [String] {
+func yamlFiles(in directory: String) throws -> [String] {
     try FileManager.default.contentsOfDirectory(atPath: directory)
         .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
         .sorted()
@@ -167,7 +152,7 @@ private func yamlFiles(in directory: String) throws -> [String] {
 }
 
 /// An agreement named by file, or by id (its latest version in `folder`).
-private func loadAgreement(_ name: String, folder: String, catalogue: SchemaCatalogue) throws -> Agreement {
+func loadAgreement(_ name: String, folder: String, catalogue: SchemaCatalogue) throws -> Agreement {
     if FileManager.default.fileExists(atPath: name) {
         return try Agreement(yaml: readText(name), file: name, catalogue: catalogue)
     }

@@ -34,11 +34,13 @@ struct HubCommand: AsyncParsableCommand {
         @Option(help: "Stop after this many problems.")
         var limit = 20
 
+        @OptionGroup var release: ReleaseOptions
+
         func run() async throws {
             let schema = try loadSchema(schema)
             var reader = CSVFileReader(input: try InputFile(path: input), parser: CSVParser())
             guard let first = try reader.next(), let header = first.firstRecord else { throw CSVFileError.empty(input) }
-            var check = ReceivedExtractCheck(schema: schema)
+            var check = ReceivedExtractCheck(schema: schema, release: try release.plan(for: schema))
             try check.checkHeader(header)
             var violations = check.check(first, skippingFirst: true)
             while violations.count < limit, let batch = try reader.next() {

@@ -18,6 +18,10 @@ struct PseudonymiseCommand: AsyncParsableCommand {
         reason (never the value). The rejects file stays at the agency. Without --rejects it is
         OUT with .rejects.csv, created only if a row is rejected.
 
+        With --agreement (and --agency), only what every named agreement permits is written: the
+        match keys their linkage uses, the fields they all permit, each at the coarsest
+        generalisation any of them asks for.
+
         The header must name exactly the schema's fields (any order); if it does not, nothing is
         written. Output and rejects appear complete or not at all.
 
@@ -50,6 +54,8 @@ struct PseudonymiseCommand: AsyncParsableCommand {
     @Option(help: "Batches processed in parallel (default: the number of cores).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @OptionGroup var release: ReleaseOptions
+
     func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if input == output { throw ValidationError("--in and --out must be different files") }
@@ -58,7 +64,8 @@ struct PseudonymiseCommand: AsyncParsableCommand {
     func run() async throws {
         let schema = try loadSchema(schema)
         let key = try KeyFiles.readLinkageKey(key)
-        let job = PseudonymiseJob(schema: schema, key: key, inputPath: input, outputPath: output, rejectsPath: rejects, parallelism: jobs)
+        var job = PseudonymiseJob(schema: schema, key: key, inputPath: input, outputPath: output, rejectsPath: rejects, parallelism: jobs)
+        job.release = try release.plan(for: schema)
         let start = ContinuousClock.now
         let showProgress = Console.showsProgress
         var lastDrawn = start

@@ -53,3 +53,45 @@ struct AgreementCommandTests {
         }
     }
 }
+
+@Suite("Minimisation under agreements")
+struct MinimisationTests {
+    @Test("pseudonymise under an agreement writes only what it permits, and the hub's check holds it to that")
+    func underAgreement() throws {
+        let directory = try TemporaryDirectory()
+        #expect(try concord("synth", "--seed", "5", "--people", "3000", "--out", directory.file("x")).status == 0)
+        #expect(try concord("keys", "new-linkage-key", "--out", directory.file("lk.key")).status == 0)
+        let schema = schemaPath("police_da_incidents")
+        let common = ["--schemas", AgreementCommandTests.schemas, "--agreements-dir", AgreementCommandTests.agreements]
+        let result = try run(concordBinary, ["pseudonymise", "--schema", schema, "--key", directory.file("lk.key"),
+                                             "--in", directory.file("x/police_da_incidents.csv"), "--out", directory.file("p.csv"),
+                                             "--agreement", "early-help-domestic-abuse", "--agreement", "youth-violence-vulnerability",
+                                             "--agency", "essex-police"] + common)
+        #expect(result.status == 0, "\(result.error)")
+        let lines = try directory.read("p.csv").split(separator: "\n")
+        let header = lines[0].split(separator: ",").map(String.init)
+        // Fields neither agreement permits (date of birth, the hour, free text) are not there.
+        for absent in ["DOB", "INCIDENT_HOUR", "OFFICER_NARRATIVE", "FORENAME", "SURNAME", "NOMINAL_ID"] {
+            #expect(!header.contains(absent), "\(absent)")
+        }
+        #expect(header.starts(with: ["mk2", "mk3", "mk3_swapped", "mk4", "mk5"]))
+        // The youth violence agreement asks for ages in bands of 10, coarser than the schema's 5.
+        let age = try #require(header.firstIndex(of: "AGE_AT_INCIDENT"))
+        let ages = Set(lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false)[age] }.filter { !$0.isEmpty })
+        #expect(!ages.isEmpty && ages.allSatisfy { $0.hasSuffix("9") && $0.split(separator: "-").first.map { Int($0)! % 10 == 0 } == true }, "\(ages)")
+
+        let checked = try run(concordBinary, ["hub", "check-extract", "--schema", schema, "--in", directory.file("p.csv"),
+                                              "--agreement", "early-help-domestic-abuse", "--agreement", "youth-violence-vulnerability",
+                                              "--agency", "essex-police"] + common)
+        #expect(checked.status == 0, "\(checked.output)")
+        let unminimised = try concord("hub", "check-extract", "--schema", schema, "--in", directory.file("p.csv"))
+        #expect(unminimised.status != 0)
+
+        let wrongAgency = try run(concordBinary, ["pseudonymise", "--schema", schema, "--key", directory.file("lk.key"),
+                                                  "--in", directory.file("x/police_da_incidents.csv"), "--out", directory.file("q.csv"),
+                                                  "--agreement", "early-help-domestic-abuse", "--agency", "essex-childrens-services"] + common)
+        #expect(wrongAgency.status != 0)
+        #expect(wrongAgency.error.contains("does not provide police_da_incidents"))
+        #expect(!directory.exists("q.csv"))
+    }
+}

@@ -86,6 +86,11 @@ public struct Agreement: Sendable, Hashable {
     public struct FieldPermission: Sendable, Hashable {
         public var field: String
         public var generalisation: Generalisation?
+
+        public init(field: String, generalisation: Generalisation?) {
+            self.field = field
+            self.generalisation = generalisation
+        }
     }
 
     /// An analyst group and the named people in it.

@@ -6,10 +6,12 @@ public struct RecordPseudonymiser: Sendable {
     private let plan: Plan
     private var scratch: Scratch
 
-    /// - Parameter columns: for each schema field, its column in the extract (`ExtractHeader.columns`).
-    public init(schema: DatasetSchema, key: LinkageKey, columns: [Int], nicknames: NicknameTable = .shipped) {
+    /// - Parameters:
+    ///   - columns: for each schema field, its column in the extract (`ExtractHeader.columns`).
+    ///   - release: what leaves the agency; by default everything the schema allows.
+    public init(schema: DatasetSchema, key: LinkageKey, columns: [Int], release: ReleasePlan? = nil, nicknames: NicknameTable = .shipped) {
         precondition(columns.count == schema.fields.count)
-        plan = Plan(schema: schema, key: key, columns: columns, nicknames: nicknames)
+        plan = Plan(schema: schema, key: key, columns: columns, release: release ?? ReleasePlan(schema: schema), nicknames: nicknames)
         scratch = Scratch(fields: schema.fields.count, components: plan.components.count)
     }
 
@@ -71,7 +73,7 @@ private final class Plan: Sendable {
     let tables: KeyTables
     var keyCount: Int { tables.prefixRanges.count }
 
-    init(schema: DatasetSchema, key: LinkageKey, columns: [Int], nicknames: NicknameTable) {
+    init(schema: DatasetSchema, key: LinkageKey, columns: [Int], release: ReleasePlan, nicknames: NicknameTable) {
         self.schema = schema
         validators = schema.fields.map { FieldValidator(field: $0, dialect: schema.dialect) }
         columnOfField = columns
@@ -79,7 +81,7 @@ private final class Plan: Sendable {
         self.nicknames = nicknames
         var distinct: [MatchKeyComponent] = []
         var tables = KeyTables()
-        for definition in schema.matchKeys {
+        for definition in schema.matchKeys where release.matchKeys.contains(definition.name) {
             let prefix = hasher.messagePrefix(keyName: definition.hashedAs)
             tables.prefixRanges.append(tables.bytes.count..<tables.bytes.count + prefix.count)
             tables.bytes += prefix
@@ -97,12 +99,8 @@ private final class Plan: Sendable {
         self.tables = tables
         components = distinct
         componentFields = distinct.map { component in schema.fields.firstIndex { $0.identity == component.source } }
-        releasable = schema.fields.enumerated().compactMap { index, field in
-            switch field.role {
-            case .attribute: (index, nil)
-            case .quasiIdentifier: (index, field.generalisation)
-            case .identifier, .freeText: nil
-            }
+        releasable = release.fields.map { released in
+            (schema.fields.firstIndex { $0.name == released.name }!, released.generalisation)
         }
     }
 

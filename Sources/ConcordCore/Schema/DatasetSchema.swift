@@ -43,10 +43,9 @@ public struct DatasetSchema: Sendable, Hashable {
         fields.filter { $0.role == .quasiIdentifier || $0.role == .attribute }
     }
 
-    /// The header of a pseudonymised extract: match keys, then releasable fields.
-    public var pseudonymisedColumns: [String] {
-        matchKeys.map(\.name) + releasableFields.map(\.name)
-    }
+    /// The header of a pseudonymised extract with everything the schema lets leave: match keys,
+    /// then releasable fields.
+    public var pseudonymisedColumns: [String] { ReleasePlan(schema: self).columns }
 }
 
 /// How an extract's CSV is written.
