@@ -9,16 +9,16 @@ struct ReleasePlanTests {
     func schemaDefault() {
         let plan = ReleasePlan(schema: Self.csc)
         #expect(plan.columns == Self.csc.pseudonymisedColumns)
-        #expect(plan.fields.first { $0.name == "DOB" }?.generalisation == .yearMonth)
-        #expect(plan.fields.first { $0.name == "ReferralDate" }?.generalisation == nil)
+        #expect(plan.fields.first { $0.field == "DOB" }?.generalisation == .yearMonth)
+        #expect(plan.fields.first { $0.field == "ReferralDate" }?.generalisation == nil)
     }
 
     @Test("under an agreement: its linkage keys and permitted fields only, at its coarser generalisation")
     func underAgreement() throws {
         let plan = try ReleasePlan(schema: Self.csc, agreements: [fixtureAgreement], agency: "county-childrens")
         #expect(plan.matchKeys == ["mk2", "mk3", "mk3_swapped"])
-        #expect(plan.fields.map(\.name) == ["DOB", "Ethnicity", "ReferralDate", "ReferralSource"])
-        #expect(plan.fields.first { $0.name == "DOB" }?.generalisation == .year)
+        #expect(plan.fields.map(\.field) == ["DOB", "Ethnicity", "ReferralDate", "ReferralSource"])
+        #expect(plan.fields.first { $0.field == "DOB" }?.generalisation == .year)
     }
 
     @Test("under several agreements: what all permit, at the coarsest generalisation any asks")
@@ -33,7 +33,7 @@ struct ReleasePlanTests {
         ]
         let plan = try ReleasePlan(schema: Self.csc, agreements: [fixtureAgreement, other], agency: "county-childrens")
         #expect(plan.matchKeys == ["mk3"])
-        #expect(plan.fields == [ReleasePlan.Field(name: "DOB", generalisation: .year), ReleasePlan.Field(name: "ReferralDate", generalisation: .yearMonth)])
+        #expect(plan.fields == [ReleasePlan.Field(field: "DOB", generalisation: .year), ReleasePlan.Field(field: "ReferralDate", generalisation: .yearMonth)])
 
         other.linkage = Agreement.Linkage(permitted: false, datasets: [], matchKeys: [])
         #expect(try ReleasePlan(schema: Self.csc, agreements: [fixtureAgreement, other], agency: "county-childrens").matchKeys.isEmpty)
@@ -54,7 +54,7 @@ struct ReleasePlanTests {
         var ten = fixtureAgreement, fifteen = fixtureAgreement
         ten.providers[1].datasets[0].fields = [Agreement.FieldPermission(field: "AGE_AT_INCIDENT", generalisation: .band(width: 10))]
         fifteen.providers[1].datasets[0].fields = [Agreement.FieldPermission(field: "AGE_AT_INCIDENT", generalisation: .band(width: 15))]
-        #expect(try ReleasePlan(schema: police, agreements: [ten], agency: "county-police").fields == [ReleasePlan.Field(name: "AGE_AT_INCIDENT", generalisation: .band(width: 10))])
+        #expect(try ReleasePlan(schema: police, agreements: [ten], agency: "county-police").fields == [ReleasePlan.Field(field: "AGE_AT_INCIDENT", generalisation: .band(width: 10))])
         #expect(throws: ReleasePlanError.incompatibleGeneralisations(field: "AGE_AT_INCIDENT", ["band_10", "band_15", "band_5"])) {
             try ReleasePlan(schema: police, agreements: [ten, fifteen], agency: "county-police")
         }

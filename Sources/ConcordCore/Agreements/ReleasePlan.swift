@@ -3,15 +3,8 @@
 /// one of them permits, each field at the coarsest generalisation any of them (or the schema) asks,
 /// so that no agreement receives more than it allows.
 public struct ReleasePlan: Sendable, Hashable {
-    public struct Field: Sendable, Hashable {
-        public var name: String
-        public var generalisation: Generalisation?
-
-        public init(name: String, generalisation: Generalisation?) {
-            self.name = name
-            self.generalisation = generalisation
-        }
-    }
+    /// A field that leaves, with the generalisation it leaves at.
+    public typealias Field = Agreement.FieldPermission
 
     /// In the schema's order.
     public var matchKeys: [String]
@@ -19,13 +12,13 @@ public struct ReleasePlan: Sendable, Hashable {
     public var fields: [Field]
 
     /// The columns of the pseudonymised extract, in order.
-    public var columns: [String] { matchKeys + fields.map(\.name) }
+    public var columns: [String] { matchKeys + fields.map(\.field) }
 
     /// Everything the schema lets leave: all match keys, quasi-identifiers at the schema's
     /// generalisation, attributes as they are.
     public init(schema: DatasetSchema) {
         matchKeys = schema.matchKeys.map(\.name)
-        fields = schema.releasableFields.map { Field(name: $0.name, generalisation: $0.role == .quasiIdentifier ? $0.generalisation : nil) }
+        fields = schema.releasableFields.map { Field(field: $0.name, generalisation: $0.role == .quasiIdentifier ? $0.generalisation : nil) }
     }
 
     /// What `agency` may send of `schema`'s dataset under all of `agreements` at once.
@@ -53,13 +46,13 @@ public struct ReleasePlan: Sendable, Hashable {
             var candidates = grants.compactMap(\.generalisation)
             if field.role == .quasiIdentifier, let schemaGeneralisation = field.generalisation { candidates.append(schemaGeneralisation) }
             if candidates.isEmpty {
-                fields.append(Field(name: field.name, generalisation: nil))
+                fields.append(Field(field: field.name, generalisation: nil))
                 continue
             }
             guard let coarsest = candidates.first(where: { candidate in candidates.allSatisfy { candidate.isAtLeastAsCoarse(as: $0) } }) else {
                 throw .incompatibleGeneralisations(field: field.name, candidates.map(\.description))
             }
-            fields.append(Field(name: field.name, generalisation: coarsest))
+            fields.append(Field(field: field.name, generalisation: coarsest))
         }
         self.fields = fields
     }

@@ -100,7 +100,7 @@ private final class Plan: Sendable {
         components = distinct
         componentFields = distinct.map { component in schema.fields.firstIndex { $0.identity == component.source } }
         releasable = release.fields.map { released in
-            (schema.fields.firstIndex { $0.name == released.name }!, released.generalisation)
+            (schema.fields.firstIndex { $0.name == released.field }!, released.generalisation)
         }
     }
 
