@@ -19,11 +19,14 @@ let package = Package(
             name: "CConcordCrypto",
             linkerSettings: [.linkedLibrary("crypto")]
         ),
+        // zstd from the system (Debian's libzstd-dev): compresses envelope payloads.
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // The pure core: CSV, dataset schemas, normalisation, match keys. No I/O beyond byte streams.
         .target(
             name: "ConcordCore",
             dependencies: [
                 "CConcordCrypto",
+                "CZstd",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ],

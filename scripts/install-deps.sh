@@ -5,6 +5,7 @@
 #   postgresql    PostgreSQL 15 server for the test cluster (scripts/with-test-postgres.sh)
 #   libssl-dev    libcrypto, linked by CConcordCrypto
 #   libpq-dev     PostgreSQL client library and pg_config
+#   libzstd-dev   zstd, which compresses envelope payloads (CZstd)
 #   python3       helper one-liners in scripts (free ports, CSV counts)
 #   python3-yaml  the Python implementation of the pseudonym spec (cross-checked by the tests)
 #   python3-cryptography  the Python opener of the envelope test vector (cross-checked by the tests)
@@ -18,7 +19,7 @@
 # to create that cluster. Existing clusters are never touched.
 set -euo pipefail
 
-PACKAGES=(postgresql libssl-dev libpq-dev python3 python3-yaml python3-cryptography time make)
+PACKAGES=(postgresql libssl-dev libpq-dev libzstd-dev python3 python3-yaml python3-cryptography time make)
 PG_MAJOR=15
 DROPIN_DIR=/etc/postgresql-common/createcluster.d
 DROPIN="$DROPIN_DIR/zz-concord-install-deps.conf"

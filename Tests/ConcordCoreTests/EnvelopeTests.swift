@@ -66,6 +66,31 @@ struct EnvelopeTests {
         #expect(try F.open(chacha) == payload)
     }
 
+    @Test("zstd round trip at sizes around chunk boundaries, and it compresses", arguments: [0, 1, 4096, 20_000, 300_000])
+    func zstdRoundTrip(size: Int) throws {
+        let payload = Array((0..<size).map { index in UInt8(ascii: "a") + UInt8((index / 7) % 26) })
+        var manifest = F.manifest(for: payload)
+        manifest.compression = "zstd"
+        for (sealPiece, openPiece) in [(1000, 777), (300_000, 5000)] {
+            let (envelope, header) = try F.seal(payload, manifest: manifest, pieceSize: sealPiece)
+            #expect(try F.open(envelope, pieceSize: openPiece) == payload)
+            if size >= 20_000 { #expect(envelope.count - header < size / 4) }
+        }
+    }
+
+    @Test("a decompression bomb is stopped at the first block beyond the manifest's size")
+    func decompressionBomb() throws {
+        let bomb = [UInt8](repeating: 0, count: 50_000_000)
+        var manifest = F.manifest(for: Array(bomb.prefix(10)))
+        manifest.compression = "zstd"
+        let (envelope, header) = try F.seal(bomb, manifest: manifest, pieceSize: 1 << 20)
+        #expect(envelope.count - header < 10_000)
+        var opener = EnvelopeOpener(hubKey: F.hub) { _ in F.agency.publicKey }
+        #expect { _ = try opener.consume(envelope) + opener.finish() } throws: { error in
+            if case .payloadMismatch(let reason)? = error as? EnvelopeError { reason.contains("longer than") } else { false }
+        }
+    }
+
     @Test("the wire size is the header plus each chunk and a tag")
     func sizes() throws {
         let (envelope, header) = try F.seal(F.payload(10_000))

@@ -51,6 +51,7 @@ public struct EnvelopeSealer {
     private var sender: HPKE.Sender
     private var pending: [UInt8] = []
     private var index: UInt64 = 0
+    private let compressor: ZstdCompressor?
 
     public init(manifest: EnvelopeManifest, hubKey: Curve25519.KeyAgreement.PublicKey, signingKey: Curve25519.Signing.PrivateKey,
                 suite: Envelope.Suite = .x25519AES256GCM, chunkSize: Int = Envelope.defaultChunkSize) throws {
@@ -68,13 +69,31 @@ public struct EnvelopeSealer {
         sender = try HPKE.Sender(recipientKey: hubKey, ciphersuite: suite.ciphersuite, info: Envelope.info(headerDigest: headerDigest))
         header = signed + Array(signature) + Array(sender.encapsulatedKey)
         self.chunkSize = chunkSize
+        compressor = manifest.compression == "zstd" ? ZstdCompressor() : nil
         pending.reserveCapacity(chunkSize * 2)
     }
 
     /// Adds payload bytes; returns the sealed chunks now complete. A full chunk is held back until
     /// more bytes arrive, since only then is it known not to be the last.
     public mutating func append(_ bytes: some Collection<UInt8>) throws -> [UInt8] {
-        pending.append(contentsOf: bytes)
+        if let compressor {
+            pending += compressor.compress(Array(bytes), end: false)
+        } else {
+            pending.append(contentsOf: bytes)
+        }
+        return try sealFullChunks()
+    }
+
+    /// Seals what remains as the last chunk.
+    public mutating func finish() throws -> [UInt8] {
+        if let compressor { pending += compressor.compress([], end: true) }
+        let output = try sealFullChunks() + seal(pending[...], last: true)
+        pending.removeAll()
+        return output
+    }
+
+    /// Seals every full chunk but one, which may yet be the last.
+    private mutating func sealFullChunks() throws -> [UInt8] {
         var output: [UInt8] = []
         var start = 0
         while pending.count - start > chunkSize {
@@ -82,13 +101,6 @@ public struct EnvelopeSealer {
             start += chunkSize
         }
         pending.removeFirst(start)
-        return output
-    }
-
-    /// Seals what remains as the last chunk.
-    public mutating func finish() throws -> [UInt8] {
-        let output = try seal(pending[...], last: true)
-        pending.removeAll()
         return output
     }
 
@@ -111,6 +123,7 @@ public struct EnvelopeOpener {
     private var index: UInt64 = 0
     private var hash = SHA256()
     private var plaintextBytes = 0
+    private var decompressor: ZstdDecompressor?
     public private(set) var manifest: EnvelopeManifest?
     public private(set) var headerDigest: [UInt8]?
 
@@ -144,6 +157,9 @@ public struct EnvelopeOpener {
         guard buffer.count >= Envelope.tagBytes else { throw .truncated("the envelope ends before its last chunk") }
         let output = try open(buffer[...], last: true)
         buffer.removeAll()
+        if let decompressor, !decompressor.atFrameEnd {
+            throw .payloadMismatch("the compressed payload ends inside a zstd frame")
+        }
         guard plaintextBytes == manifest.payloadBytes else {
             throw .payloadMismatch("the payload is \(plaintextBytes) bytes; the manifest says \(manifest.payloadBytes)")
         }
@@ -166,12 +182,26 @@ public struct EnvelopeOpener {
             throw .chunkRejected(Int(index))
         }
         index += 1
-        plaintextBytes += plaintext.count
-        hash.update(data: plaintext)
+        guard let decompressor else {
+            try absorb(Array(plaintext))
+            return Array(plaintext)
+        }
+        var output: [UInt8] = []
+        try decompressor.decompress(Array(plaintext)) { (block) throws(EnvelopeError) in
+            try absorb(block)
+            output += block
+        }
+        return output
+    }
+
+    /// Counts and hashes payload bytes, stopping as soon as there are more than the manifest says
+    /// (which also stops a decompression bomb after one block).
+    private mutating func absorb(_ bytes: [UInt8]) throws(EnvelopeError) {
+        plaintextBytes += bytes.count
+        hash.update(data: bytes)
         if let manifest, plaintextBytes > manifest.payloadBytes {
             throw .payloadMismatch("the payload is longer than the manifest's \(manifest.payloadBytes) bytes")
         }
-        return Array(plaintext)
     }
 
     /// Parses and verifies the header once enough bytes have arrived; `false` until then.
@@ -206,6 +236,7 @@ public struct EnvelopeOpener {
         }
         self.manifest = manifest
         self.chunkSize = chunkSize
+        decompressor = manifest.compression == "zstd" ? ZstdDecompressor() : nil
         headerDigest = digest
         buffer.removeFirst(headerEnd + 96)
         return true

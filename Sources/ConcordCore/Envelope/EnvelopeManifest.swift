@@ -1,6 +1,8 @@
 /// What an envelope says it carries (`docs/envelope.md`, section 2). Signed by the agency.
 public struct EnvelopeManifest: Sendable, Hashable {
     public static let format = "concord-envelope/1"
+    /// `none`, or `zstd` (level 1 when sealing; chosen by measurement, `docs/envelope.md`).
+    public static let compressions = ["none", "zstd"]
 
     public var agency: String
     public var dataset: String
@@ -76,7 +78,9 @@ public struct EnvelopeManifest: Sendable, Hashable {
             throw .invalidManifest("'payload_sha256' is not 64 lower-case hex digits")
         }
         let compression = try string("compression")
-        guard compression == "none" else { throw .invalidManifest("compression '\(compression)' is not one this version reads (none)") }
+        guard Self.compressions.contains(compression) else {
+            throw .invalidManifest("compression '\(compression)' is not one this version reads (\(Self.compressions.joined(separator: ", ")))")
+        }
         self.init(agency: try string("agency"), dataset: try string("dataset"), schemaVersion: try integer("schema_version"),
                   agreements: try strings("agreements"), extractDate: extractDate, rows: try integer("rows"), columns: try strings("columns"),
                   linkageKeyID: try string("linkage_key_id"), compression: compression, payloadBytes: try integer("payload_bytes"),
