@@ -4,32 +4,19 @@ import ConcordCore
 /// systems export. Written by hand, without Foundation's locale-dependent formatters, so that the
 /// bytes never depend on the machine.
 enum Days {
-    /// The day number of a calendar date (Hinnant's `days_from_civil`).
+    /// The day number of a real calendar date.
     static func number(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+        CivilDate(year: year, month: month, day: day)!.daysSinceEpoch
     }
 
     static func number(_ date: CivilDate) -> Int {
-        number(year: date.year, month: date.month, day: date.day)
+        date.daysSinceEpoch
     }
 
-    /// The calendar date of a day number (Hinnant's `civil_from_days`).
+    /// The calendar date of a day number.
     static func civil(_ number: Int) -> (year: Int, month: Int, day: Int) {
-        let z = number + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        let date = CivilDate(daysSinceEpoch: number)!
+        return (date.year, date.month, date.day)
     }
 
     /// Whole years from `birth` to `on` (the age on that day).

@@ -78,24 +78,17 @@ struct AgreementCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Summarise an agreement for an IG officer to check against the signed copy.",
             discussion: """
-            Names the agreement by file, or by id (the latest version in --agreements, default Agreements/).
+            Names the agreement by file, or by id (the latest version in --agreements-dir, default Agreements/).
 
             Example:
               concord agreement show early-help-domestic-abuse
             """
         )
 
-        @Argument(help: ArgumentHelp("An agreement file, or an agreement id.", valueName: "file-or-id"))
-        var agreement: String
-
-        @Option(help: ArgumentHelp("Folder of agreements, for an id.", valueName: "dir"))
-        var agreements = "Agreements"
-
-        @OptionGroup var schemaOptions: SchemaOptions
+        @OptionGroup var selection: AgreementSelection
 
         func run() async throws {
-            let agreement = try loadAgreement(agreement, folder: agreements, catalogue: schemaOptions.catalogue())
-            print(agreement.summary)
+            print(try selection.load().summary)
         }
     }
 
@@ -115,16 +108,10 @@ struct AgreementCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Where to write the ODRL policy; - for standard output.", valueName: "file"))
         var odrl: String
 
-        @Argument(help: ArgumentHelp("An agreement file, or an agreement id.", valueName: "file-or-id"))
-        var agreement: String
-
-        @Option(help: ArgumentHelp("Folder of agreements, for an id.", valueName: "dir"))
-        var agreements = "Agreements"
-
-        @OptionGroup var schemaOptions: SchemaOptions
+        @OptionGroup var selection: AgreementSelection
 
         func run() async throws {
-            let agreement = try loadAgreement(agreement, folder: agreements, catalogue: schemaOptions.catalogue())
+            let agreement = try selection.load()
             let json = agreement.odrlJSON() + Data("\n".utf8)
             if odrl == "-" {
                 FileHandle.standardOutput.write(json)

@@ -17,6 +17,21 @@ struct SchemaOptions: ParsableArguments {
     }
 }
 
+/// One agreement, named by file or by id, for the commands that read one.
+struct AgreementSelection: ParsableArguments {
+    @Argument(help: ArgumentHelp("An agreement file, or an agreement id.", valueName: "file-or-id"))
+    var agreement: String
+
+    @Option(name: .customLong("agreements-dir"), help: ArgumentHelp("Folder of agreements, for an id.", valueName: "dir"))
+    var agreementsDirectory = "Agreements"
+
+    @OptionGroup var schemaOptions: SchemaOptions
+
+    func load() throws -> Agreement {
+        try loadAgreement(agreement, folder: agreementsDirectory, catalogue: schemaOptions.catalogue())
+    }
+}
+
 /// The agreements an extract is sent under: what of it may leave the agency (`ReleasePlan`).
 struct ReleaseOptions: ParsableArguments {
     @Option(name: .customLong("agreement"), help: ArgumentHelp("An agreement (file or id) the extract is sent under; repeat for several. Only what every one permits is written. Without it, everything the schema lets leave.", valueName: "file-or-id"))

@@ -28,13 +28,13 @@ struct AgreementCommandTests {
 
     @Test("show names the agreement by id and summarises it for an IG officer")
     func show() throws {
-        let result = try concord("agreement", "show", "--schemas", Self.schemas, "--agreements", Self.agreements, "school-readiness")
+        let result = try concord("agreement", "show", "--schemas", Self.schemas, "--agreements-dir", Self.agreements, "school-readiness")
         #expect(result.status == 0, "\(result.error)")
         for expected in ["school-readiness version 1, active", "Lawful basis:", "Article 6: public_task", "Providers:", "Recipients:",
                          "Linkage: csc_referrals + school_attendance", "Outputs: row level", "After the agreement ends: data deleted within"] {
             #expect(result.output.contains(expected), "\(expected)")
         }
-        let missing = try concord("agreement", "show", "--schemas", Self.schemas, "--agreements", Self.agreements, "no-such-agreement")
+        let missing = try concord("agreement", "show", "--schemas", Self.schemas, "--agreements-dir", Self.agreements, "no-such-agreement")
         #expect(missing.status != 0)
         #expect(missing.error.contains("no valid agreement with id no-such-agreement"))
     }
