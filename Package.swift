@@ -35,9 +35,9 @@ let package = Package(
         // Files read and written in bounded memory, appearing complete or not at all.
         .target(name: "ConcordFiles", dependencies: ["ConcordCore"]),
         // What runs at an agency: linkage key files and the streaming pseudonymise pipeline.
-        .target(name: "ConcordAgent", dependencies: ["ConcordCore", "ConcordFiles"]),
+        .target(name: "ConcordAgent", dependencies: ["ConcordCore", "ConcordFiles", .product(name: "Crypto", package: "swift-crypto")]),
         // The hub's side of the foundation: checking that a received extract holds no raw identifier.
-        .target(name: "ConcordHub", dependencies: ["ConcordCore"]),
+        .target(name: "ConcordHub", dependencies: ["ConcordCore", "ConcordFiles", .product(name: "Crypto", package: "swift-crypto")]),
         // Deterministic synthetic populations and agency extracts for tests, the demo and benchmarks.
         .target(name: "ConcordSynth", dependencies: ["ConcordCore", "ConcordFiles"]),
         .executableTarget(

@@ -1,5 +1,6 @@
 import ConcordCore
 import ConcordFiles
+import Crypto
 
 /// Pseudonymises one extract file into a file the agency may send on: validates every row against
 /// the dataset schema, writes match keys and the non-identifying fields, and sends bad rows to a
@@ -52,9 +53,18 @@ public struct PseudonymiseJob: Sendable {
             output.abandon()
             rejects.abandon()
         }
+        // The envelope's manifest needs the output's length and SHA-256: taken as it is written,
+        // rather than by reading the file again.
+        var hash = SHA256()
+        var outputBytes = 0
+        func emit(_ bytes: [UInt8]) throws {
+            hash.update(data: bytes)
+            outputBytes += bytes.count
+            try output.write(bytes)
+        }
         var headerWriter = CSVWriter()
         headerWriter.appendRecord(release.columns)
-        try output.write(headerWriter.bytes)
+        try emit(headerWriter.bytes)
 
         var summary = PseudonymiseSummary(outputPath: outputPath)
         let inFlightLimit = parallelism * 2
@@ -77,7 +87,7 @@ public struct PseudonymiseJob: Sendable {
                 guard let (sequence, result) = try await group.next() else { break }
                 finished[sequence] = result
                 while let ready = finished.removeValue(forKey: nextToWrite) {
-                    try output.write(ready.output)
+                    try emit(ready.output)
                     try rejects.write(ready.rejects)
                     summary.add(ready)
                     nextToWrite += 1
@@ -87,6 +97,9 @@ public struct PseudonymiseJob: Sendable {
             }
         }
         try output.commit()
+        summary.outputBytes = outputBytes
+        summary.outputSHA256 = hash.finalize().lowercaseHex
+        summary.columns = release.columns
         summary.rejectsPath = try rejects.commit()
         return summary
     }
@@ -149,6 +162,11 @@ public struct PseudonymiseSummary: Sendable {
     public var rowsRejected = 0
     public var outputPath: String
     public var rejectsPath: String?
+    /// The output's header.
+    public var columns: [String] = []
+    /// The output file's length and lower-case hex SHA-256.
+    public var outputBytes = 0
+    public var outputSHA256 = ""
 
     mutating func add(_ batch: PseudonymisedBatch) {
         rowsRead += batch.rowsRead

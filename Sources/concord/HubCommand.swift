@@ -3,14 +3,57 @@ import ConcordAgent
 import ConcordCore
 import ConcordFiles
 import ConcordHub
+import Crypto
+import Foundation
 
 struct HubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hub",
         abstract: "The hub: where pseudonymised extracts meet.",
         discussion: "Today: the checks the hub applies to an extract before it accepts it. The server follows.",
-        subcommands: [CheckExtract.self]
+        subcommands: [CheckExtract.self, OpenEnvelope.self]
     )
+
+    struct OpenEnvelope: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "open-envelope",
+            abstract: "Verify and open an envelope as the hub does on receipt.",
+            discussion: """
+            Checks the agency's signature against the registered public keys, decrypts and
+            decompresses the payload chunk by chunk, and checks it against the manifest; the payload
+            file appears only if every check passes. Prints the manifest (canonical JSON).
+
+            Example:
+              concord hub open-envelope --hub-key hub-keys/hub-encryption.key \
+                  --agency-key essex-police.agency-signing.pub --in outbox/x.envelope --out payload.csv
+            """
+        )
+
+        @Option(name: .customLong("hub-key"), help: ArgumentHelp("The hub's private encryption key.", valueName: "file"))
+        var hubKey: String
+
+        @Option(name: .customLong("agency-key"), help: ArgumentHelp("A registered agency's public signing key (.pub); repeat for several.", valueName: "file"))
+        var agencyKeys: [String] = []
+
+        @Option(name: .customLong("in"), help: ArgumentHelp("The envelope.", valueName: "file"))
+        var input: String
+
+        @Option(name: .customLong("out"), help: ArgumentHelp("Where to write the payload (CSV).", valueName: "file"))
+        var output: String
+
+        func run() async throws {
+            let hub = try KeyFiles.readPrivateKey(hubKey).encryptionKey()
+            var keys: [String: Curve25519.Signing.PublicKey] = [:]
+            for path in agencyKeys {
+                let line = try PublicKeyLine(line: String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+                guard line.kind == .agencySigning else { throw ValidationError("\(path) is not an agency signing key") }
+                keys[line.owner] = try line.signingKey()
+            }
+            let (manifest, digest) = try EnvelopeFileOpener.open(envelopePath: input, hubKey: hub, agencyKeys: keys, payloadPath: output)
+            print(String(decoding: manifest.json.bytes, as: UTF8.self))
+            Console.note("\(input): ok: envelope \(digest.lowercaseHex) from \(manifest.agency), \(manifest.rows) rows of \(manifest.dataset) -> \(output)")
+        }
+    }
 
     struct CheckExtract: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

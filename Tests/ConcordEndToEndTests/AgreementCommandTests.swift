@@ -95,3 +95,55 @@ struct MinimisationTests {
         #expect(!directory.exists("q.csv"))
     }
 }
+
+@Suite("Agent envelopes")
+struct AgentEnvelopeTests {
+    @Test("seal at the agency, open at the hub: only the agreement's columns travel, and any tampering is refused")
+    func sealAndOpen() throws {
+        let directory = try TemporaryDirectory()
+        #expect(try concord("synth", "--seed", "9", "--people", "3000", "--out", directory.file("x")).status == 0)
+        #expect(try concord("keys", "new-linkage-key", "--out", directory.file("lk.key")).status == 0)
+        #expect(try concord("keys", "new-agency", "--id", "essex-police", "--out", directory.file("agency")).status == 0)
+        #expect(try concord("keys", "new-hub", "--out", directory.file("hub")).status == 0)
+        let sealed = try run(concordBinary, [
+            "agent", "seal", "--schema", schemaPath("police_da_incidents"), "--key", directory.file("lk.key"),
+            "--agency-key", directory.file("agency/essex-police.agency-signing.key"), "--hub-key", directory.file("hub/hub-encryption.pub"),
+            "--agreement", "early-help-domestic-abuse", "--agreements-dir", AgreementCommandTests.agreements, "--schemas", AgreementCommandTests.schemas,
+            "--in", directory.file("x/police_da_incidents.csv"), "--outbox", directory.file("outbox"), "--rejects", directory.file("rejects.csv"),
+            "--extract-date", "2026-11-21",
+        ])
+        #expect(sealed.status == 0, "\(sealed.error)")
+        let envelope = sealed.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(envelope.hasPrefix(directory.file("outbox/police_da_incidents-2026-11-21-")) && envelope.hasSuffix(".envelope"))
+        // Only the envelope is in the outbox: the pseudonymised working file is gone.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("outbox")).count == 1)
+
+        let opened = try concord("hub", "open-envelope", "--hub-key", directory.file("hub/hub-encryption.key"),
+                                 "--agency-key", directory.file("agency/essex-police.agency-signing.pub"), "--in", envelope, "--out", directory.file("payload.csv"))
+        #expect(opened.status == 0, "\(opened.error)")
+        #expect(opened.output.contains("\"agency\":\"essex-police\"") && opened.output.contains("\"agreements\":[\"early-help-domestic-abuse.v1\"]"))
+        let header = try directory.read("payload.csv").split(separator: "\n")[0].split(separator: ",").map(String.init)
+        for absent in ["DOB", "INCIDENT_HOUR", "OFFICER_NARRATIVE", "FORENAME", "SURNAME", "NOMINAL_ID", "INCIDENT_REF"] {
+            #expect(!header.contains(absent), "\(absent) travelled")
+        }
+        let checked = try run(concordBinary, ["hub", "check-extract", "--schema", schemaPath("police_da_incidents"), "--in", directory.file("payload.csv"),
+                                              "--agreement", "early-help-domestic-abuse", "--agency", "essex-police",
+                                              "--agreements-dir", AgreementCommandTests.agreements, "--schemas", AgreementCommandTests.schemas])
+        #expect(checked.status == 0, "\(checked.output)")
+
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: envelope))
+        bytes[bytes.count - 100] ^= 1
+        try bytes.write(to: URL(fileURLWithPath: directory.file("tampered.envelope")))
+        let tampered = try concord("hub", "open-envelope", "--hub-key", directory.file("hub/hub-encryption.key"),
+                                   "--agency-key", directory.file("agency/essex-police.agency-signing.pub"), "--in", directory.file("tampered.envelope"),
+                                   "--out", directory.file("tampered.csv"))
+        #expect(tampered.status != 0)
+        #expect(tampered.error.contains("does not open"))
+        #expect(!directory.exists("tampered.csv"))
+
+        let unregistered = try concord("hub", "open-envelope", "--hub-key", directory.file("hub/hub-encryption.key"),
+                                       "--in", envelope, "--out", directory.file("unregistered.csv"))
+        #expect(unregistered.status != 0)
+        #expect(unregistered.error.contains("not a registered agency"))
+    }
+}

@@ -163,7 +163,7 @@ public struct EnvelopeOpener {
         guard plaintextBytes == manifest.payloadBytes else {
             throw .payloadMismatch("the payload is \(plaintextBytes) bytes; the manifest says \(manifest.payloadBytes)")
         }
-        let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = hash.finalize().lowercaseHex
         guard digest == manifest.payloadSHA256 else { throw .payloadMismatch("the payload's SHA-256 is not the manifest's") }
         return output
     }

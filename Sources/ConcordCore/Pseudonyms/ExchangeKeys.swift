@@ -47,7 +47,7 @@ public struct PublicKeyLine: Sendable, Hashable, CustomStringConvertible {
     /// A fingerprint naming the key: `<as|he|hs>-<16 hex digits>`.
     public var id: String {
         let digest = SHA256.hash(data: Array("concord-public-key-id-v1".utf8) + [0] + Array(kind.rawValue.utf8) + [0] + raw)
-        return "\(kind.idPrefix)-" + digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+        return "\(kind.idPrefix)-" + digest.prefix(8).lowercaseHex
     }
 
     public func signingKey() throws(ExchangeKeyError) -> Curve25519.Signing.PublicKey {

@@ -32,10 +32,7 @@ public struct LinkageKey: Sendable, CustomStringConvertible {
         var hash = SHA256()
         hash.update(data: Array("concord-linkage-key-id-v1".utf8) + [0])
         hash.update(data: secret)
-        let hex = hash.finalize().prefix(8).map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]], as: UTF8.self)
-        }.joined()
+        let hex = hash.finalize().prefix(8).lowercaseHex
         return "lk\(version)-\(hex)"
     }
 
