@@ -15,12 +15,7 @@ public enum EnvelopeFileSealer {
         let output = try AtomicOutputFile(path: path, mode: 0o640)
         defer { output.abandon() }
         try output.write(sealer.header)
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = try buffer.withUnsafeMutableBytes { try input.read(into: $0) }
-            if count == 0 { break }
-            try output.write(try sealer.append(buffer[..<count]))
-        }
+        try input.forEachChunk { try output.write(try sealer.append($0)) }
         try output.write(try sealer.finish())
         try output.commit()
         return (path, sealer.headerDigest)

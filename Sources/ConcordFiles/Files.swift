@@ -22,6 +22,16 @@ public final class InputFile {
 
     deinit { close(descriptor) }
 
+    /// Calls `body` with each successive piece of the file, up to `chunkSize` bytes at a time.
+    public func forEachChunk(chunkSize: Int = 1 << 20, _ body: (ArraySlice<UInt8>) throws -> Void) throws {
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        while true {
+            let count = try buffer.withUnsafeMutableBytes { try read(into: $0) }
+            if count == 0 { return }
+            try body(buffer[..<count])
+        }
+    }
+
     /// Reads up to `buffer.count` bytes; returns how many, 0 at the end.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(FileError) -> Int {
         while true {

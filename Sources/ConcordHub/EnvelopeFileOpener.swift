@@ -13,12 +13,7 @@ public enum EnvelopeFileOpener {
         let input = try InputFile(path: envelopePath)
         let output = try AtomicOutputFile(path: payloadPath, mode: 0o640)
         defer { output.abandon() }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = try buffer.withUnsafeMutableBytes { try input.read(into: $0) }
-            if count == 0 { break }
-            try output.write(try opener.consume(buffer[..<count]))
-        }
+        try input.forEachChunk { try output.write(try opener.consume($0)) }
         try output.write(try opener.finish())
         guard let manifest = opener.manifest, let digest = opener.headerDigest else { throw EnvelopeError.truncated("no header") }
         try output.commit()

@@ -31,11 +31,7 @@ struct AgentCommand: AsyncParsableCommand {
             """
         )
 
-        @Option(help: ArgumentHelp("The dataset schema (YAML).", valueName: "file"))
-        var schema: String
-
-        @Option(help: ArgumentHelp("The partnership's linkage key file.", valueName: "file"))
-        var key: String
+        @OptionGroup var extract: ExtractOptions
 
         @Option(name: .customLong("agency-key"), help: ArgumentHelp("The agency's private signing key (concord keys new-agency).", valueName: "file"))
         var agencyKey: String
@@ -50,9 +46,6 @@ struct AgentCommand: AsyncParsableCommand {
         var agreementsDirectory = "Agreements"
 
         @OptionGroup var schemaOptions: SchemaOptions
-
-        @Option(name: .customLong("in"), help: ArgumentHelp("The extract (CSV).", valueName: "file"))
-        var input: String
 
         @Option(help: ArgumentHelp("Where envelopes wait to be sent (created if missing).", valueName: "dir"))
         var outbox: String
@@ -73,8 +66,8 @@ struct AgentCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let schema = try loadSchema(schema)
-            let linkageKey = try KeyFiles.readLinkageKey(key)
+            let schema = try loadSchema(extract.schema)
+            let linkageKey = try KeyFiles.readLinkageKey(extract.key)
             let signing = try KeyFiles.readPrivateKey(agencyKey)
             guard signing.kind == .agencySigning else { throw ValidationError("\(agencyKey) is a \(signing.kind.rawValue) key, not an agency signing key") }
             let hub = try PublicKeyLine(line: String(contentsOfFile: hubKey, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
@@ -87,8 +80,8 @@ struct AgentCommand: AsyncParsableCommand {
             let start = clock.now
             let working = "\(outbox)/.\(schema.dataset).\(UUID().uuidString).csv"
             defer { try? FileManager.default.removeItem(atPath: working) }
-            var job = PseudonymiseJob(schema: schema, key: linkageKey, inputPath: input, outputPath: working,
-                                      rejectsPath: rejects ?? "\(input).rejects.csv", parallelism: ProcessInfo.processInfo.activeProcessorCount)
+            var job = PseudonymiseJob(schema: schema, key: linkageKey, inputPath: extract.input, outputPath: working,
+                                      rejectsPath: rejects ?? "\(extract.input).rejects.csv", parallelism: ProcessInfo.processInfo.activeProcessorCount)
             job.release = release
             let summary = try await job.run()
             let pseudonymised = clock.now

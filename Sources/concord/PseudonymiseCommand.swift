@@ -36,14 +36,7 @@ struct PseudonymiseCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: ArgumentHelp("The dataset schema (YAML).", valueName: "file"))
-    var schema: String
-
-    @Option(help: ArgumentHelp("The partnership's linkage key file (mode 0600).", valueName: "file"))
-    var key: String
-
-    @Option(name: .customLong("in"), help: ArgumentHelp("The extract (CSV).", valueName: "file"))
-    var input: String
+    @OptionGroup var extract: ExtractOptions
 
     @Option(name: .customLong("out"), help: ArgumentHelp("Where to write the pseudonymised extract.", valueName: "file"))
     var output: String
@@ -58,13 +51,13 @@ struct PseudonymiseCommand: AsyncParsableCommand {
 
     func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-        if input == output { throw ValidationError("--in and --out must be different files") }
+        if extract.input == output { throw ValidationError("--in and --out must be different files") }
     }
 
     func run() async throws {
-        let schema = try loadSchema(schema)
-        let key = try KeyFiles.readLinkageKey(key)
-        var job = PseudonymiseJob(schema: schema, key: key, inputPath: input, outputPath: output, rejectsPath: rejects, parallelism: jobs)
+        let schema = try loadSchema(extract.schema)
+        let key = try KeyFiles.readLinkageKey(extract.key)
+        var job = PseudonymiseJob(schema: schema, key: key, inputPath: extract.input, outputPath: output, rejectsPath: rejects, parallelism: jobs)
         job.release = try release.plan(for: schema)
         let start = ContinuousClock.now
         let showProgress = Console.showsProgress

@@ -17,6 +17,18 @@ struct SchemaOptions: ParsableArguments {
     }
 }
 
+/// The extract a command reads, the schema it follows and the linkage key it is pseudonymised with.
+struct ExtractOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The dataset schema (YAML).", valueName: "file"))
+    var schema: String
+
+    @Option(help: ArgumentHelp("The partnership's linkage key file (mode 0600).", valueName: "file"))
+    var key: String
+
+    @Option(name: .customLong("in"), help: ArgumentHelp("The extract (CSV).", valueName: "file"))
+    var input: String
+}
+
 /// One agreement, named by file or by id, for the commands that read one.
 struct AgreementSelection: ParsableArguments {
     @Argument(help: ArgumentHelp("An agreement file, or an agreement id.", valueName: "file-or-id"))
