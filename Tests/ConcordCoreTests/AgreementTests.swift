@@ -153,6 +153,8 @@ struct AgreementLoaderTests {
         ("party: county-childrens, date", "party: county-council, date", "unknown-party", "providers:"),
         ("fields: [INCIDENT_DATE, DASH_RISK", "fields: [INCIDENT_DATE, DASH_RISK, INCIDENT_DATE", "duplicate-field", "DASH_RISK, INCIDENT_DATE"),
         ("next_review: 2026-12-01", "next_review: 2025-12-01", "dates-out-of-order", "next_review"),
+        ("party: county-childrens, date: 2025-12-01", "party: county-childrens, date: 2026-02-01", "dates-out-of-order", "providers:"),
+        ("people: [{id: a-analyst, name: Alex Analyst}", "people: [{id: p-ives, name: Pat Ives}", "approver-is-recipient", "level: aggregate"),
         ("        - dataset: police_da_incidents", "        - dataset: csc_referrals", "duplicate-dataset", "csc_referrals\n          schema_version: 1\n          fields: [INCIDENT"),
         ("status: active", "status: signed", "invalid", "status"),
     ])

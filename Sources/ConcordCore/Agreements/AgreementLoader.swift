@@ -121,12 +121,24 @@ private struct AgreementLoader {
         if let parties, let lawfulBasis {
             checkLawfulBasis(lawfulBasis, providers: parties.providers, node: top["lawful_basis"])
         }
+        if let parties, let (start, _) = validity {
+            for (index, signatory) in parties.signatories.enumerated() where signatory.date > start {
+                reader.report(top["parties"], "parties.signatories[\(index)].date",
+                              "signed on \(signatory.date), after the agreement starts (\(start)); nothing may be shared before every party has signed",
+                              code: "dates-out-of-order")
+            }
+        }
         if let parties, let outputs {
             let contacts = Set((parties.providers.map(\.igContact) + parties.recipients.map(\.igContact)).map(\.id))
             for approver in outputs.approvers where !contacts.contains(approver) {
                 reader.report(top["outputs"], "outputs.approval.approvers",
                               "\(approver) is not the id of any party's IG contact; approvers are IG officers (\(contacts.sorted().joined(separator: ", ")))",
                               code: "unknown-approver")
+            }
+            let analysts = Set(parties.recipients.flatMap { $0.people.map(\.id) })
+            for approver in outputs.approvers where analysts.contains(approver) {
+                reader.report(top["outputs"], "outputs.approval.approvers",
+                              "\(approver) is also a named analyst; whoever approves requests must not be one who makes them", code: "approver-is-recipient")
             }
             let partyIDs = Set(parties.providers.map(\.agency) + parties.recipients.map(\.group))
             for (index, signatory) in parties.signatories.enumerated() where !partyIDs.contains(signatory.party) {
