@@ -44,9 +44,7 @@ private struct DatasetSchemaLoader {
         let title = reader.required(top, "title").flatMap { reader.string($0, "title") }
         let description = top["description"].flatMap { reader.string($0, "description") }
         let providerType = top["provider_type"].flatMap {
-            reader.string($0, "provider_type", expectation: "one of local_authority, police, school, health, housing, other") {
-                ["local_authority", "police", "school", "health", "housing", "other"].contains($0)
-            }
+            reader.keyword($0, "provider_type", in: ["local_authority", "police", "school", "health", "housing", "other"])
         }
         let dialect = top["csv"].flatMap { loadDialect($0) } ?? CSVDialect()
         let fields = reader.required(top, "fields").flatMap { loadFields($0) } ?? []
@@ -105,7 +103,7 @@ private struct DatasetSchemaLoader {
             }
         }
         let role = reader.required(map, "role").flatMap {
-            reader.string($0, map.path("role"), expectation: "one of identifier, quasi_identifier, attribute, free_text") { FieldRole(rawValue: $0) != nil }
+            reader.keyword($0, map.path("role"), in: FieldRole.allCases.map(\.rawValue))
         }.flatMap(FieldRole.init(rawValue:))
         let required = map["required"].flatMap { reader.boolean($0, map.path("required")) } ?? false
         let description = map["description"].flatMap { reader.string($0, map.path("description")) }
@@ -189,8 +187,8 @@ private struct DatasetSchemaLoader {
         case "date":
             constraints = ["formats", "minimum", "maximum"]
             let formats = reader.required(map, "formats").flatMap { dateFormats($0, map.path("formats")) }
-            let minimum = map["minimum"].flatMap { isoDate($0, map.path("minimum")) }
-            let maximum = map["maximum"].flatMap { isoDate($0, map.path("maximum")) }
+            let minimum = map["minimum"].flatMap { reader.date($0, map.path("minimum")) }
+            let maximum = map["maximum"].flatMap { reader.date($0, map.path("maximum")) }
             if let minimum, let maximum, minimum > maximum { reader.report(map["maximum"], map.path("maximum"), "is before minimum") }
             type = formats.map { .date(formats: $0, minimum: minimum, maximum: maximum) }
         case "enum":
@@ -233,15 +231,6 @@ private struct DatasetSchemaLoader {
             return nil
         }
         return value
-    }
-
-    private mutating func isoDate(_ node: Node, _ path: String) -> CivilDate? {
-        guard let text = reader.string(node, path) else { return nil }
-        guard let date = CivilDate(iso: text) else {
-            reader.report(node, path, "'\(text)' is not a real date written YYYY-MM-DD")
-            return nil
-        }
-        return date
     }
 
     private mutating func dateFormats(_ node: Node, _ path: String) -> [DateFormat]? {
