@@ -12,6 +12,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Pre-keyed HMAC-SHA256 over the system's libcrypto: the hot loop of pseudonymisation.
@@ -35,15 +42,50 @@ let package = Package(
         // Files read and written in bounded memory, appearing complete or not at all.
         .target(name: "ConcordFiles", dependencies: ["ConcordCore"]),
         // What runs at an agency: linkage key files and the streaming pseudonymise pipeline.
-        .target(name: "ConcordAgent", dependencies: ["ConcordCore", "ConcordFiles", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "ConcordAgent",
+            dependencies: [
+                "ConcordCore", "ConcordFiles",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The hub's side of the foundation: checking that a received extract holds no raw identifier.
         .target(name: "ConcordHub", dependencies: ["ConcordCore", "ConcordFiles", .product(name: "Crypto", package: "swift-crypto")]),
+        // The hub's PostgreSQL: embedded cluster, migrations, registry, audit log, dataset tables and loading.
+        .target(
+            name: "ConcordHubStore",
+            dependencies: [
+                "ConcordCore", "ConcordFiles",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.embedInCode("Migrations/0001_foundation.sql")]
+        ),
+        // The hub's HTTP API: authentication, uploads, ingest and receipts, health and metrics.
+        .target(
+            name: "ConcordHubServer",
+            dependencies: [
+                "ConcordCore", "ConcordFiles", "ConcordHub", "ConcordHubStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // Deterministic synthetic populations and agency extracts for tests, the demo and benchmarks.
         .target(name: "ConcordSynth", dependencies: ["ConcordCore", "ConcordFiles"]),
         .executableTarget(
             name: "concord",
             dependencies: [
-                "ConcordCore", "ConcordFiles", "ConcordAgent", "ConcordHub", "ConcordSynth",
+                "ConcordCore", "ConcordFiles", "ConcordAgent", "ConcordHub", "ConcordHubStore", "ConcordHubServer", "ConcordSynth",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -54,6 +96,11 @@ let package = Package(
         ),
         .testTarget(name: "ConcordAgentTests", dependencies: ["ConcordAgent", "ConcordFiles"]),
         .testTarget(name: "ConcordHubTests", dependencies: ["ConcordHub"]),
+        .testTarget(name: "ConcordHubStoreTests", dependencies: ["ConcordHubStore", "ConcordCore"]),
+        .testTarget(
+            name: "ConcordHubServerTests",
+            dependencies: ["ConcordHubServer", "ConcordHubStore", "ConcordAgent", "ConcordCore", "ConcordFiles", "ConcordSynth"]
+        ),
         .testTarget(name: "ConcordSynthTests", dependencies: ["ConcordSynth", "ConcordCore"]),
         .testTarget(name: "ConcordEndToEndTests", dependencies: ["ConcordCore"]),
     ],
