@@ -74,7 +74,7 @@ public struct EnvelopeManifest: Sendable, Hashable {
         guard try string("format") == Self.format else { throw .invalidManifest("format is not \(Self.format)") }
         guard let extractDate = CivilDate(iso: try string("extract_date")) else { throw .invalidManifest("'extract_date' is not a date YYYY-MM-DD") }
         let hash = try string("payload_sha256")
-        guard hash.utf8.count == 64, hash.utf8.allSatisfy({ ASCII.isDigit($0) || (0x61...0x66).contains($0) }) else {
+        guard Hex.isLowercase(hash, length: 64) else {
             throw .invalidManifest("'payload_sha256' is not 64 lower-case hex digits")
         }
         let compression = try string("compression")

@@ -10,3 +10,10 @@ extension Sequence<UInt8> {
         return String(decoding: text, as: UTF8.self)
     }
 }
+
+enum Hex {
+    /// Whether `text` is exactly `length` lower-case hexadecimal digits: how digests are written.
+    static func isLowercase(_ text: some StringProtocol, length: Int) -> Bool {
+        text.utf8.count == length && text.utf8.allSatisfy { ASCII.isDigit($0) || (0x61...0x66).contains($0) }
+    }
+}
