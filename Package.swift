@@ -76,7 +76,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.embedInCode("Resources/openapi.yaml")]
         ),
         // Deterministic synthetic populations and agency extracts for tests, the demo and benchmarks.
         .target(name: "ConcordSynth", dependencies: ["ConcordCore", "ConcordFiles"]),

@@ -66,7 +66,7 @@ struct AgentCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let schema = try loadSchema(extract.schema)
+            let schema = try DocumentFiles.loadSchema(extract.schema)
             let linkageKey = try KeyFiles.readLinkageKey(extract.key)
             let signing = try KeyFiles.readPrivateKey(agencyKey)
             guard signing.kind == .agencySigning else { throw ValidationError("\(agencyKey) is a \(signing.kind.rawValue) key, not an agency signing key") }

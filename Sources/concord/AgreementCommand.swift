@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConcordCore
+import ConcordFiles
 import Foundation
 
 struct AgreementCommand: AsyncParsableCommand {
@@ -7,7 +8,7 @@ struct AgreementCommand: AsyncParsableCommand {
         commandName: "agreement",
         abstract: "Check, explain and export data sharing agreements.",
         discussion: "The format, concord-agreement/1, is specified in docs/agreements.md.",
-        subcommands: [Lint.self, Show.self, Export.self]
+        subcommands: [Lint.self, Show.self, Export.self, Apply.self]
     )
 
     struct Lint: AsyncParsableCommand {
@@ -48,10 +49,10 @@ struct AgreementCommand: AsyncParsableCommand {
             let catalogue = try schemaOptions.catalogue()
             let files = try paths.flatMap { path -> [String] in
                 var isDirectory: ObjCBool = false
-                return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue ? try yamlFiles(in: path) : [path]
+                return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue ? try DocumentFiles.yamlFiles(in: path) : [path]
             }
-            let texts = files.map { (path: $0, text: (try? readText($0)) ?? "") }
-            let unreadable = files.filter { (try? readText($0)) == nil }.map {
+            let texts = files.map { (path: $0, text: (try? DocumentFiles.readText($0)) ?? "") }
+            let unreadable = files.filter { (try? DocumentFiles.readText($0)) == nil }.map {
                 DocumentProblem(file: $0, line: nil, column: nil, path: "", message: "cannot read the file as UTF-8 text")
             }
             let (agreements, found) = Agreement.load(files: texts.filter { file in !unreadable.contains { $0.file == file.path } }, catalogue: catalogue)
@@ -123,27 +124,12 @@ struct AgreementCommand: AsyncParsableCommand {
     }
 }
 
-private func readText(_ path: String) throws -> String {
-    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-        throw ValidationError("cannot read \(path) as UTF-8 text")
-    }
-    return text
-}
-
-/// The `.yaml` and `.yml` files directly in a folder, sorted.
-func yamlFiles(in directory: String) throws -> [String] {
-    try FileManager.default.contentsOfDirectory(atPath: directory)
-        .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
-        .sorted()
-        .map { "\(directory)/\($0)" }
-}
-
 /// An agreement named by file, or by id (its latest version in `folder`).
 func loadAgreement(_ name: String, folder: String, catalogue: SchemaCatalogue) throws -> Agreement {
     if FileManager.default.fileExists(atPath: name) {
-        return try Agreement(yaml: readText(name), file: name, catalogue: catalogue)
+        return try Agreement(yaml: DocumentFiles.readText(name), file: name, catalogue: catalogue)
     }
-    let (agreements, _) = Agreement.load(files: try yamlFiles(in: folder).map { ($0, try readText($0)) }, catalogue: catalogue)
+    let (agreements, _) = Agreement.load(files: try DocumentFiles.yamlFiles(in: folder).map { ($0, try DocumentFiles.readText($0)) }, catalogue: catalogue)
     guard let latest = agreements.filter({ $0.id == name }).max(by: { $0.version < $1.version }) else {
         throw ValidationError("no file \(name), and no valid agreement with id \(name) in \(folder)/ (concord agreement lint \(folder) says why)")
     }

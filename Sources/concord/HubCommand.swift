@@ -10,8 +10,17 @@ struct HubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hub",
         abstract: "The hub: where pseudonymised extracts meet.",
-        discussion: "Today: the checks the hub applies to an extract before it accepts it. The server follows.",
-        subcommands: [CheckExtract.self, OpenEnvelope.self]
+        discussion: """
+        The hub accepts signed, encrypted extracts from agencies under the agreements applied to
+        it, loads them into PostgreSQL, and records every action in a hash-chained audit log.
+
+        Getting started:
+          concord keys new-hub --out hub-keys
+          concord hub serve --config hub.yaml
+          concord hub agency add --config hub.yaml --id essex-police --name "Essex Police" --public-key "$(cat essex-police.agency-signing.pub)"
+          concord agreement apply --config hub.yaml Agreements/*.yaml
+        """,
+        subcommands: [Serve.self, Agency.self, User.self, CheckExtract.self, OpenEnvelope.self]
     )
 
     struct OpenEnvelope: AsyncParsableCommand {
@@ -80,7 +89,7 @@ struct HubCommand: AsyncParsableCommand {
         @OptionGroup var release: ReleaseOptions
 
         func run() async throws {
-            let schema = try loadSchema(schema)
+            let schema = try DocumentFiles.loadSchema(schema)
             var reader = CSVFileReader(input: try InputFile(path: input), parser: CSVParser())
             guard let first = try reader.next(), let header = first.firstRecord else { throw CSVFileError.empty(input) }
             var check = ReceivedExtractCheck(schema: schema, release: try release.plan(for: schema))

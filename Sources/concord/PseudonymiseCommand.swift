@@ -55,7 +55,7 @@ struct PseudonymiseCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let schema = try loadSchema(extract.schema)
+        let schema = try DocumentFiles.loadSchema(extract.schema)
         let key = try KeyFiles.readLinkageKey(extract.key)
         var job = PseudonymiseJob(schema: schema, key: key, inputPath: extract.input, outputPath: output, rejectsPath: rejects, parallelism: jobs)
         job.release = try release.plan(for: schema)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConcordCore
+import ConcordFiles
 import Foundation
 
 struct SchemaCommand: AsyncParsableCommand {
@@ -29,7 +30,7 @@ struct SchemaCommand: AsyncParsableCommand {
             var invalid = 0
             for file in files {
                 do {
-                    let schema = try loadSchema(file)
+                    let schema = try DocumentFiles.loadSchema(file)
                     print("\(file): ok: \(schema.dataset) version \(schema.version), \(schema.fields.count) fields, \(schema.matchKeys.count) match keys")
                 } catch let error as InvalidDocumentError {
                     invalid += 1
@@ -53,7 +54,7 @@ struct SchemaCommand: AsyncParsableCommand {
         var file: String
 
         func run() async throws {
-            let schema = try loadSchema(file)
+            let schema = try DocumentFiles.loadSchema(file)
             print("\(schema.dataset) version \(schema.version): \(schema.title)")
             print("\nfields:")
             for field in schema.fields {
@@ -77,12 +78,3 @@ struct SchemaCommand: AsyncParsableCommand {
 }
 
 /// Loads a schema file, turning read failures into the same problem format as content errors.
-func loadSchema(_ path: String) throws -> DatasetSchema {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw InvalidDocumentError(problems: [DocumentProblem(file: path, line: nil, column: nil, path: "", message: "cannot read the file")])
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
-        throw InvalidDocumentError(problems: [DocumentProblem(file: path, line: nil, column: nil, path: "", message: "not UTF-8 text")])
-    }
-    return try DatasetSchema(yaml: text, file: path)
-}

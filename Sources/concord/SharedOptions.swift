@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConcordCore
+import ConcordFiles
 import Foundation
 
 /// Where the dataset schemas are, shared by the subcommands.
@@ -12,8 +13,7 @@ struct SchemaOptions: ParsableArguments {
         guard let directory = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             throw ValidationError("no dataset schemas at \(candidates.joined(separator: " or ")); name the folder with --schemas")
         }
-        let files = try yamlFiles(in: directory)
-        return SchemaCatalogue(try files.map { try loadSchema($0) })
+        return try DocumentFiles.loadCatalogue(directory)
     }
 }
 

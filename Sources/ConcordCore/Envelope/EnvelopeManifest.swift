@@ -4,6 +4,14 @@ public struct EnvelopeManifest: Sendable, Hashable {
     /// `none`, or `zstd` (level 1 when sealing; chosen by measurement, `docs/envelope.md`).
     public static let compressions = ["none", "zstd"]
 
+    /// How the hub treats an extract beside the agency's earlier ones of the same dataset.
+    public enum Mode: String, Sendable, Hashable, CaseIterable {
+        /// The extract is the dataset as it stands: it replaces the agency's previous one.
+        case snapshot
+        /// The extract holds new records only: it is added to what the hub holds.
+        case append
+    }
+
     public var agency: String
     public var dataset: String
     public var schemaVersion: Int
@@ -19,9 +27,12 @@ public struct EnvelopeManifest: Sendable, Hashable {
     public var payloadSHA256: String
     /// UTC, `YYYY-MM-DDTHH:MM:SSZ`.
     public var created: String
+    /// Absent from the manifest means `snapshot`.
+    public var mode: Mode
 
     public init(agency: String, dataset: String, schemaVersion: Int, agreements: [String], extractDate: CivilDate, rows: Int,
-                columns: [String], linkageKeyID: String, compression: String = "none", payloadBytes: Int, payloadSHA256: String, created: String) {
+                columns: [String], linkageKeyID: String, compression: String = "none", payloadBytes: Int, payloadSHA256: String, created: String,
+                mode: Mode = .snapshot) {
         self.agency = agency
         self.dataset = dataset
         self.schemaVersion = schemaVersion
@@ -34,16 +45,20 @@ public struct EnvelopeManifest: Sendable, Hashable {
         self.payloadBytes = payloadBytes
         self.payloadSHA256 = payloadSHA256
         self.created = created
+        self.mode = mode
     }
 
     public var json: CanonicalJSON {
-        .object([
+        var members: [String: CanonicalJSON] = [
             "format": .string(Self.format), "agency": .string(agency), "dataset": .string(dataset),
             "schema_version": .integer(schemaVersion), "agreements": .array(agreements.map(CanonicalJSON.string)),
             "extract_date": .string(extractDate.description), "rows": .integer(rows), "columns": .array(columns.map(CanonicalJSON.string)),
             "linkage_key_id": .string(linkageKeyID), "compression": .string(compression), "payload_bytes": .integer(payloadBytes),
             "payload_sha256": .string(payloadSHA256), "created": .string(created),
-        ])
+        ]
+        // Written only when it is not the default, so that manifests from before the key existed keep their bytes.
+        if mode != .snapshot { members["mode"] = .string(mode.rawValue) }
+        return .object(members)
     }
 
     /// Reads a manifest from its canonical bytes, refusing anything missing, extra or malformed.
@@ -52,7 +67,7 @@ public struct EnvelopeManifest: Sendable, Hashable {
         do { value = try CanonicalJSON(canonical: bytes) } catch { throw .invalidManifest("\(error)") }
         guard case .object(let members) = value else { throw .invalidManifest("not a JSON object") }
         let expected: Set<String> = ["format", "agency", "dataset", "schema_version", "agreements", "extract_date", "rows", "columns",
-                                     "linkage_key_id", "compression", "payload_bytes", "payload_sha256", "created"]
+                                     "linkage_key_id", "compression", "payload_bytes", "payload_sha256", "created", "mode"]
         if let unknown = Set(members.keys).subtracting(expected).sorted().first { throw .invalidManifest("unknown key '\(unknown)'") }
         func string(_ key: String) throws(EnvelopeError) -> String {
             guard case .string(let text)? = members[key] else { throw .invalidManifest("'\(key)' must be a string") }
@@ -81,9 +96,16 @@ public struct EnvelopeManifest: Sendable, Hashable {
         guard Self.compressions.contains(compression) else {
             throw .invalidManifest("compression '\(compression)' is not one this version reads (\(Self.compressions.joined(separator: ", ")))")
         }
+        var mode = Mode.snapshot
+        if members["mode"] != nil {
+            guard let value = Mode(rawValue: try string("mode")), value != .snapshot else {
+                throw .invalidManifest("'mode' must be append when present (snapshot is written by leaving it out)")
+            }
+            mode = value
+        }
         self.init(agency: try string("agency"), dataset: try string("dataset"), schemaVersion: try integer("schema_version"),
                   agreements: try strings("agreements"), extractDate: extractDate, rows: try integer("rows"), columns: try strings("columns"),
                   linkageKeyID: try string("linkage_key_id"), compression: compression, payloadBytes: try integer("payload_bytes"),
-                  payloadSHA256: hash, created: try string("created"))
+                  payloadSHA256: hash, created: try string("created"), mode: mode)
     }
 }

@@ -1,5 +1,5 @@
 import ConcordCore
-import ConcordFiles
+
 
 /// Linkage and private key files on disk, read and written as secrets (`SecretFile`).
 public enum KeyFiles {

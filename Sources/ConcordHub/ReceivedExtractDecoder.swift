@@ -1,0 +1,91 @@
+import ConcordCore
+import Crypto
+
+/// Turns an envelope, fed in pieces, into rows the hub can load: opens it (signature, decryption,
+/// decompression, payload hash), parses the CSV, holds every row to ``ReceivedExtractCheck``, and
+/// yields them in PostgreSQL's COPY text format. One pass, bounded memory; any problem refuses the
+/// whole extract, so the caller aborts its load and nothing of it is kept.
+public struct ReceivedExtractDecoder {
+    private var opener: EnvelopeOpener
+    private var parser = CSVParser()
+    private var check: ReceivedExtractCheck
+    private var sawHeader = false
+    /// Rows yielded so far.
+    public private(set) var rows = 0
+    /// How many row problems to list before refusing.
+    let reasonLimit: Int
+
+    /// - Parameters:
+    ///   - agencyKey: the sending agency's registered key: the only one the manifest may be signed with.
+    ///   - release: the columns and generalisations the admitted agreements allow.
+    public init(hubKey: Curve25519.KeyAgreement.PrivateKey, agency: String, agencyKey: Curve25519.Signing.PublicKey,
+                schema: DatasetSchema, release: ReleasePlan, reasonLimit: Int = 20) {
+        opener = EnvelopeOpener(hubKey: hubKey) { $0 == agency ? agencyKey : nil }
+        check = ReceivedExtractCheck(schema: schema, release: release)
+        self.reasonLimit = reasonLimit
+    }
+
+    /// The verified manifest, once the header has been read.
+    public var manifest: EnvelopeManifest? { opener.manifest }
+
+    /// Consumes the next bytes of the envelope; returns COPY text for the rows they completed.
+    public mutating func consume(_ bytes: some Collection<UInt8>) throws(ExtractRefusal) -> [UInt8] {
+        let plaintext: [UInt8]
+        do { plaintext = try opener.consume(bytes) } catch { throw ExtractRefusal(["the envelope did not open: \(error)"]) }
+        return try rows(from: plaintext, finishing: false)
+    }
+
+    /// Ends the envelope: the last chunk, the payload's length and hash, and the manifest's row count.
+    public mutating func finish() throws(ExtractRefusal) -> [UInt8] {
+        let plaintext: [UInt8]
+        do { plaintext = try opener.finish() } catch { throw ExtractRefusal(["the envelope did not open: \(error)"]) }
+        let output = try rows(from: plaintext, finishing: true)
+        guard sawHeader else { throw ExtractRefusal(["the payload is empty: not even a header line"]) }
+        if let manifest, manifest.rows != rows {
+            throw ExtractRefusal(["the payload holds \(rows) rows but the manifest says \(manifest.rows)"])
+        }
+        return output
+    }
+
+    private mutating func rows(from plaintext: [UInt8], finishing: Bool) throws(ExtractRefusal) -> [UInt8] {
+        var batches: [CSVRecordBatch] = []
+        do {
+            batches = try plaintext.withUnsafeBytes { bytes throws(CSVError) in try parser.consume(bytes) }
+            if finishing { batches += try parser.finish() }
+        } catch {
+            throw ExtractRefusal(["the payload is not valid CSV: \(error)"])
+        }
+        var output: [UInt8] = []
+        for batch in batches {
+            let isHeaderBatch = !sawHeader
+            if isHeaderBatch {
+                guard let header = batch.firstRecord else { continue }
+                do { try check.checkHeader(header) } catch { throw ExtractRefusal(["\(error)"]) }
+                if let manifest, manifest.columns != header {
+                    throw ExtractRefusal(["the payload's header is not the manifest's columns"])
+                }
+                sawHeader = true
+            }
+            let violations = check.check(batch, skippingFirst: isHeaderBatch)
+            guard violations.isEmpty else {
+                var reasons = violations.prefix(reasonLimit).map(\.description)
+                if violations.count > reasonLimit { reasons.append("and \(violations.count - reasonLimit) more in the same rows") }
+                throw ExtractRefusal(reasons)
+            }
+            rows += batch.count - (isHeaderBatch ? 1 : 0)
+            CopyText.append(batch, skippingFirst: isHeaderBatch, to: &output)
+        }
+        return output
+    }
+}
+
+/// Why an extract is refused: every reason found before stopping.
+public struct ExtractRefusal: Error, Sendable, Hashable, CustomStringConvertible {
+    public var reasons: [String]
+
+    public init(_ reasons: [String]) {
+        self.reasons = reasons
+    }
+
+    public var description: String { reasons.joined(separator: "; ") }
+}

@@ -1,0 +1,200 @@
+import ConcordCore
+import ConcordFiles
+import ConcordHubStore
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+
+/// Builds the hub's HTTP application from its parts: the route table (`HubEndpoint.all`), each
+/// route authenticated before its handler runs, every answer measured and every problem counted.
+public enum HubApplication {
+    /// - Parameters:
+    ///   - now: the clock, in seconds since the Unix epoch (a parameter for tests of stale requests).
+    ///   - onServerRunning: called with the bound port once the server listens (port 0 picks a free one).
+    public static func make(
+        configuration: HubConfiguration, store: HubStore, keys: HubKeys, catalogue: SchemaCatalogue, logger: Logger,
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        let service = HubService(store: store, keys: keys, catalogue: catalogue,
+                                 spool: try UploadSpool(directory: "\(configuration.dataDirectory)/uploads"),
+                                 limits: configuration.limits, metrics: HubMetrics(), now: now)
+        let router = Router(context: HubRequestContext.self)
+        let authenticator = Authenticator(store: store, now: now)
+        let gate = RequestGate(limit: configuration.limits.maxConcurrentRequests)
+        for endpoint in HubEndpoint.all {
+            let handler = service.handler(for: endpoint)
+            router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
+                try await gate.admit {
+                    try await service.measure(endpoint, request: request, logger: context.logger) {
+                        let caller = try await authenticator.authenticate(request, for: endpoint)
+                        return try await handler(request, context, caller)
+                    }
+                }
+            }
+        }
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.limits.requestTimeoutSeconds))))
+        let server: HTTPServerBuilder
+        if let tls = configuration.tls {
+            let certificates = try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: tls.keyPath, format: .pem)
+            server = try .tls(http1, tlsConfiguration: .makeServerConfiguration(certificateChain: certificates, privateKey: .privateKey(key)))
+        } else {
+            guard HubConfiguration.isLoopback(configuration.host) else {
+                throw HubStartupError("plain HTTP is allowed only on loopback; configure tls to listen on \(configuration.host)")
+            }
+            server = http1
+        }
+        return Application(
+            router: router, server: server,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "concord-hub"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+}
+
+/// Bounds the requests handled at once (`limits.max_concurrent_requests`); the rest are told to retry.
+actor RequestGate {
+    private let limit: Int
+    private var inFlight = 0
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    nonisolated func admit<T>(_ body: () async throws -> T) async throws -> T {
+        try await enter()
+        do {
+            let result = try await body()
+            await leave()
+            return result
+        } catch {
+            await leave()
+            throw error
+        }
+    }
+
+    private func enter() throws(Problem) {
+        guard inFlight < limit else {
+            throw Problem(.serviceUnavailable, "hub.busy", "the hub is handling \(limit) requests already; retry shortly")
+        }
+        inFlight += 1
+    }
+
+    private func leave() {
+        inFlight -= 1
+    }
+}
+
+typealias EndpointHandler = @Sendable (Request, HubRequestContext, Authenticated) async throws -> Response
+
+extension HubService {
+    /// The handler of each endpoint in the table.
+    func handler(for endpoint: HubEndpoint) -> EndpointHandler {
+        switch endpoint.operationID {
+        case HubEndpoint.health.operationID: return { _, _, _ in Self.text("ok") }
+        case HubEndpoint.ready.operationID: return { _, _, _ in try await ready() }
+        case HubEndpoint.metrics.operationID: return { _, _, _ in Self.text(String(decoding: metrics.exposition, as: UTF8.self)) }
+        case HubEndpoint.openAPI.operationID:
+            return { _, _, _ in
+                var headers = HTTPFields()
+                headers[.contentType] = "application/yaml"
+                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_yaml)))
+            }
+        case HubEndpoint.startUpload.operationID: return startUpload
+        case HubEndpoint.getUpload.operationID: return getUpload
+        case HubEndpoint.appendUpload.operationID: return appendUpload
+        case HubEndpoint.completeUpload.operationID: return completeUpload
+        case HubEndpoint.listUploads.operationID: return listUploads
+        case HubEndpoint.whoami.operationID: return whoami
+        case HubEndpoint.listAgencies.operationID: return listAgencies
+        case HubEndpoint.listAgreements.operationID: return listAgreements
+        case HubEndpoint.readAudit.operationID: return readAudit
+        default: preconditionFailure("no handler for \(endpoint.operationID)")
+        }
+    }
+
+    /// Runs a request, recording its latency and, for a problem, its code; any other error becomes
+    /// a 500 problem that names no internals (they go to the log).
+    func measure(_ endpoint: HubEndpoint, request: Request, logger: Logger, _ body: () async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        do {
+            let response = try await body()
+            metrics.requestFinished(endpoint: endpoint, status: response.status.code, duration: ContinuousClock.now - start)
+            return response
+        } catch let problem as Problem {
+            metrics.problem(problem.code)
+            metrics.requestFinished(endpoint: endpoint, status: problem.status.code, duration: ContinuousClock.now - start)
+            throw problem
+        } catch {
+            logger.error("\(request.method) \(endpoint.path) failed: \(error)")
+            metrics.problem("internal")
+            metrics.requestFinished(endpoint: endpoint, status: 500, duration: ContinuousClock.now - start)
+            throw Problem(.internalServerError, "internal", "the hub could not handle the request; its log says why")
+        }
+    }
+
+    private func ready() async throws -> Response {
+        do {
+            try await store.readiness()
+        } catch {
+            throw Problem(.serviceUnavailable, "hub.not-ready", "\(error)")
+        }
+        return Self.text("ready")
+    }
+
+    private func whoami(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
+        guard case .person(let user) = caller else { throw Problem.forbidden("auth.role", "for people only") }
+        return try json(.object(["id": .string(user.id), "role": .string(user.role)]), status: .ok)
+    }
+
+    private func listAgencies(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
+        let agencies = try await store.agencies().map { agency -> CanonicalJSON in
+            .object(["id": .string(agency.id), "name": .string(agency.name), "key_id": .string(agency.publicKey.id), "enabled": .boolean(agency.enabled)])
+        }
+        return try json(.object(["agencies": .array(agencies)]), status: .ok)
+    }
+
+    private func listAgreements(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
+        let agreements = try await store.agreements().map { stored -> CanonicalJSON in
+            .object(["id": .string(stored.id), "version": .integer(stored.version), "sha256": .string(stored.sha256)])
+        }
+        return try json(.object(["agreements": .array(agreements)]), status: .ok)
+    }
+
+    private func listUploads(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
+        let limit = try Self.integer(request, "limit", default: 100, in: 1...1000)
+        return try json(.object(["uploads": .array(try await store.uploads(limit: limit).map(uploadJSON))]), status: .ok)
+    }
+
+    private func readAudit(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
+        let after = try Self.integer(request, "after", default: 0, in: 0...Int.max)
+        let limit = try Self.integer(request, "limit", default: 100, in: 1...1000)
+        let records = try await store.auditEntries(after: Int64(after), limit: limit)
+        _ = try await store.audit(AuditEntry(actor: caller.auditActor, action: "audit.read", subject: "audit_log",
+                                             details: .object(["after": .integer(after), "entries": .integer(records.count)])))
+        let entries = records.map { record -> CanonicalJSON in
+            .object([
+                "seq": .integer(Int(record.seq)), "at": .string(record.at), "actor": .string(record.entry.actor.description),
+                "action": .string(record.entry.action), "subject": .string(record.entry.subject), "outcome": .string(record.entry.outcome),
+                "details": record.entry.details, "hash": .string(record.hash.lowercaseHex),
+            ])
+        }
+        return try json(.object(["entries": .array(entries)]), status: .ok)
+    }
+
+    private static func integer(_ request: Request, _ name: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
+        guard let text = request.uri.queryParameters[Substring(name)] else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw Problem.badRequest("request.invalid-parameter", "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    static func text(_ body: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body + "\n")))
+    }
+}

@@ -1,0 +1,109 @@
+import ConcordCore
+import Yams
+
+/// The hub's configuration file, `concord-hub/1` (`docs/hub.md`). Relative paths are relative to
+/// the file's folder.
+public struct HubConfiguration: Sendable, Hashable {
+    public static let format = "concord-hub/1"
+
+    /// TLS material; required unless the hub listens on loopback only.
+    public struct TLS: Sendable, Hashable {
+        public var certificatePath: String
+        public var keyPath: String
+    }
+
+    /// Bounds on what one request and one upload may cost the hub.
+    public struct Limits: Sendable, Hashable {
+        /// Largest request body (a PATCH piece, an envelope prefix).
+        public var maxRequestBytes = 64 << 20
+        /// Largest envelope an upload may announce.
+        public var maxEnvelopeBytes = 64 << 30
+        /// A request whose body has not fully arrived by then is abandoned (its upload stays resumable).
+        public var requestTimeoutSeconds = 300
+        /// Requests handled at once; more wait for a slot.
+        public var maxConcurrentRequests = 64
+
+        public init() {}
+    }
+
+    public var host = "127.0.0.1"
+    public var port = 8443
+    public var tls: TLS?
+    /// Where uploads in progress, the embedded PostgreSQL cluster and runtime files live.
+    public var dataDirectory: String
+    /// An external PostgreSQL; when absent the hub runs an embedded cluster under the data directory.
+    public var databaseURL: String?
+    /// The unprivileged system user that runs the embedded cluster when the hub runs as root.
+    public var embeddedPostgresUser = "concord-pg"
+    /// The hub's HPKE private key (hub-encryption.key) and receipt-signing key (hub-signing.key).
+    public var encryptionKeyPath: String
+    public var signingKeyPath: String
+    /// Folder of dataset schemas the hub accepts.
+    public var schemasDirectory: String
+    public var limits = Limits()
+
+    public init(dataDirectory: String, encryptionKeyPath: String, signingKeyPath: String, schemasDirectory: String) {
+        self.dataDirectory = dataDirectory
+        self.encryptionKeyPath = encryptionKeyPath
+        self.signingKeyPath = signingKeyPath
+        self.schemasDirectory = schemasDirectory
+    }
+
+    /// Whether `host` names the loopback interface, where plain HTTP is allowed.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
+    /// Reads a configuration, reporting every problem with its line and key.
+    /// - Parameter directory: the folder relative paths are resolved against.
+    public init(yaml text: String, file: String, directory: String) throws(InvalidDocumentError) {
+        var reader = YAMLDocumentReader(file: file)
+        func resolve(_ path: String) -> String { path.hasPrefix("/") ? path : "\(directory)/\(path)" }
+        guard let root = reader.parse(text),
+              let top = reader.mapping(root, "", allowed: ["format", "listen", "tls", "data_dir", "database_url", "embedded_postgres_user",
+                                                          "keys", "schemas_dir", "limits"])
+        else { throw InvalidDocumentError(problems: reader.problems) }
+        if let node = reader.required(top, "format"), let format = reader.string(node, "format"), format != Self.format {
+            reader.report(node, "format", "'\(format)' is not a format this version of Concord reads; expected \(Self.format)")
+        }
+        let dataDirectory = reader.required(top, "data_dir").flatMap { reader.string($0, "data_dir") }.map(resolve)
+        let schemas = reader.required(top, "schemas_dir").flatMap { reader.string($0, "schemas_dir") }.map(resolve)
+        var encryption: String?
+        var signing: String?
+        if let node = reader.required(top, "keys"), let keys = reader.mapping(node, "keys", allowed: ["encryption", "signing"]) {
+            encryption = reader.required(keys, "encryption").flatMap { reader.string($0, keys.path("encryption")) }.map(resolve)
+            signing = reader.required(keys, "signing").flatMap { reader.string($0, keys.path("signing")) }.map(resolve)
+        }
+        guard let dataDirectory, let schemas, let encryption, let signing else { throw InvalidDocumentError(problems: reader.problems) }
+        self.init(dataDirectory: dataDirectory, encryptionKeyPath: encryption, signingKeyPath: signing, schemasDirectory: schemas)
+
+        if let node = top["listen"], let listen = reader.mapping(node, "listen", allowed: ["host", "port"]) {
+            if let value = listen["host"].flatMap({ reader.string($0, listen.path("host")) }) { host = value }
+            if let portNode = listen["port"], let value = reader.integer(portNode, listen.path("port")) {
+                if (1...65535).contains(value) { port = value } else { reader.report(portNode, listen.path("port"), "must be 1 to 65535") }
+            }
+        }
+        if let node = top["tls"], let section = reader.mapping(node, "tls", allowed: ["certificate", "key"]) {
+            let certificate = reader.required(section, "certificate").flatMap { reader.string($0, section.path("certificate")) }
+            let key = reader.required(section, "key").flatMap { reader.string($0, section.path("key")) }
+            if let certificate, let key { tls = TLS(certificatePath: resolve(certificate), keyPath: resolve(key)) }
+        } else if !Self.isLoopback(host) {
+            reader.report(top["listen"] ?? root, "tls", "the hub listens on \(host), which is not loopback: plain HTTP is allowed only on loopback; add tls: {certificate, key}")
+        }
+        databaseURL = top["database_url"].flatMap { reader.string($0, "database_url") }
+        if let user = top["embedded_postgres_user"].flatMap({ reader.string($0, "embedded_postgres_user") }) { embeddedPostgresUser = user }
+        if let node = top["limits"], let section = reader.mapping(node, "limits", allowed: ["max_request_bytes", "max_envelope_bytes",
+                                                                                             "request_timeout_seconds", "max_concurrent_requests"]) {
+            func positive(_ key: String) -> Int? {
+                guard let node = section[key], let value = reader.integer(node, section.path(key)) else { return nil }
+                guard value > 0 else { reader.report(node, section.path(key), "must be a positive whole number"); return nil }
+                return value
+            }
+            if let value = positive("max_request_bytes") { limits.maxRequestBytes = value }
+            if let value = positive("max_envelope_bytes") { limits.maxEnvelopeBytes = value }
+            if let value = positive("request_timeout_seconds") { limits.requestTimeoutSeconds = value }
+            if let value = positive("max_concurrent_requests") { limits.maxConcurrentRequests = value }
+        }
+        guard reader.problems.isEmpty else { throw InvalidDocumentError(problems: reader.problems) }
+    }
+}

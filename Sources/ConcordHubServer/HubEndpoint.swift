@@ -1,0 +1,50 @@
+import Hummingbird
+
+/// Who may call an endpoint: nobody in particular, a signed agency, or people by role
+/// (`x-concord-callers` in `docs/openapi.yaml`).
+public enum Caller: String, Sendable, Hashable, CaseIterable {
+    case anyone = "public"
+    case agency
+    case analyst
+    case igOfficer = "ig-officer"
+    case admin
+}
+
+/// One operation of the hub's API: the table the router is built from and that a test holds
+/// against `docs/openapi.yaml`, so that code and spec cannot drift apart.
+public struct HubEndpoint: Sendable, Hashable {
+    public var method: HTTPRequest.Method
+    /// In OpenAPI form: `/v1/uploads/{upload_id}`.
+    public var path: String
+    public var operationID: String
+    public var callers: Set<Caller>
+
+    /// The path in the router's form: `/v1/uploads/:upload_id`.
+    var routerPath: String {
+        path.split(separator: "/", omittingEmptySubsequences: false).map { part in
+            part.hasPrefix("{") && part.hasSuffix("}") ? ":" + part.dropFirst().dropLast() : part
+        }.joined(separator: "/")
+    }
+
+    static let people: Set<Caller> = [.analyst, .igOfficer, .admin]
+
+    public static let health = HubEndpoint(method: .get, path: "/healthz", operationID: "health", callers: [.anyone])
+    public static let ready = HubEndpoint(method: .get, path: "/readyz", operationID: "ready", callers: [.anyone])
+    public static let metrics = HubEndpoint(method: .get, path: "/metrics", operationID: "metrics", callers: [.anyone])
+    public static let openAPI = HubEndpoint(method: .get, path: "/openapi.yaml", operationID: "openapi", callers: [.anyone])
+    public static let startUpload = HubEndpoint(method: .post, path: "/v1/uploads", operationID: "startUpload", callers: [.agency])
+    public static let listUploads = HubEndpoint(method: .get, path: "/v1/uploads", operationID: "listUploads", callers: [.igOfficer, .admin])
+    public static let getUpload = HubEndpoint(method: .get, path: "/v1/uploads/{upload_id}", operationID: "getUpload", callers: [.agency])
+    public static let appendUpload = HubEndpoint(method: .patch, path: "/v1/uploads/{upload_id}", operationID: "appendUpload", callers: [.agency])
+    public static let completeUpload = HubEndpoint(method: .post, path: "/v1/uploads/{upload_id}/complete", operationID: "completeUpload", callers: [.agency])
+    public static let whoami = HubEndpoint(method: .get, path: "/v1/whoami", operationID: "whoami", callers: people)
+    public static let listAgencies = HubEndpoint(method: .get, path: "/v1/agencies", operationID: "listAgencies", callers: [.igOfficer, .admin])
+    public static let listAgreements = HubEndpoint(method: .get, path: "/v1/agreements", operationID: "listAgreements", callers: people)
+    public static let readAudit = HubEndpoint(method: .get, path: "/v1/audit", operationID: "readAudit", callers: [.igOfficer])
+
+    /// Every endpoint the hub serves.
+    public static let all: [HubEndpoint] = [
+        health, ready, metrics, openAPI, startUpload, listUploads, getUpload, appendUpload, completeUpload,
+        whoami, listAgencies, listAgreements, readAudit,
+    ]
+}

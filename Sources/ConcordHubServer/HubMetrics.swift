@@ -1,0 +1,40 @@
+import Hummingbird
+import Prometheus
+
+/// The hub's Prometheus metrics, on a registry of its own (so several hubs in one process, as in
+/// tests, do not share counters): uploads by outcome, rows loaded, request latency by endpoint, and
+/// problems by code.
+struct HubMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+
+    func uploadFinished(outcome: String) {
+        registry.makeCounter(descriptor: Self.uploads, labels: [("outcome", outcome)]).increment()
+    }
+
+    func rowsLoaded(_ rows: Int, dataset: String) {
+        registry.makeCounter(descriptor: Self.rows, labels: [("dataset", dataset)]).increment(by: Int64(rows))
+    }
+
+    func requestFinished(endpoint: HubEndpoint, status: Int, duration: Duration) {
+        registry.makeDurationHistogram(descriptor: Self.latency, labels: [("operation", endpoint.operationID), ("status", String(status))],
+                                       buckets: Self.latencyBuckets).record(duration)
+    }
+
+    func problem(_ code: String) {
+        registry.makeCounter(descriptor: Self.problems, labels: [("code", code)]).increment()
+    }
+
+    /// The text exposition format.
+    var exposition: [UInt8] { registry.emitToBuffer() }
+
+    private static let uploads = MetricNameDescriptor(namespace: "concord", metricName: "uploads", unitName: "total",
+                                                      helpText: "Uploads completed, by outcome (accepted, refused).")
+    private static let rows = MetricNameDescriptor(namespace: "concord", metricName: "rows_loaded", unitName: "total",
+                                                   helpText: "Rows loaded into dataset tables, by dataset.")
+    private static let latency = MetricNameDescriptor(namespace: "concord", metricName: "request_duration", unitName: "seconds",
+                                                      helpText: "Time to answer a request, by operation and status.")
+    private static let problems = MetricNameDescriptor(namespace: "concord", metricName: "problems", unitName: "total",
+                                                       helpText: "Problem answers (4xx and 5xx), by code.")
+    private static let latencyBuckets: [Duration] = [.milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500),
+                                                     .seconds(2), .seconds(10), .seconds(60)]
+}

@@ -1,0 +1,52 @@
+import ConcordCore
+import ConcordFiles
+import ConcordHubStore
+import Logging
+import PostgresNIO
+
+/// The hub's database, ready to use: an external PostgreSQL (`database_url`) or the embedded
+/// cluster under the data directory, migrated, with staging left by a crash cleared away.
+public enum HubRuntime {
+    /// Opens the store, runs `body`, and closes everything it opened, the embedded cluster included
+    /// when this call started it (a cluster a running hub already started is left running).
+    public static func withStore<T: Sendable>(_ configuration: HubConfiguration, logger: Logger,
+                                              _ body: (HubStore) async throws -> T) async throws -> T {
+        let owner: HubDatabaseConfiguration
+        let runtime: HubDatabaseConfiguration
+        var embedded: EmbeddedPostgres?
+        if let url = configuration.databaseURL {
+            owner = try HubDatabaseConfiguration(url: url)
+            runtime = owner
+        } else {
+            try createDirectory(configuration.dataDirectory, mode: 0o700)
+            let cluster = try EmbeddedPostgres(directory: "\(configuration.dataDirectory)/postgres", serverUser: configuration.embeddedPostgresUser)
+            let endpoint = try await cluster.start()
+            embedded = cluster
+            owner = endpoint.ownerConfiguration
+            runtime = endpoint.runtimeConfiguration
+        }
+        do {
+            try await withClient(owner, logger: logger) { try await $0.migrate() }
+            let result = try await withClient(runtime, logger: logger) { store in
+                _ = try await store.recoverInterruptedStaging()
+                return try await body(store)
+            }
+            try await embedded?.stop()
+            return result
+        } catch {
+            try? await embedded?.stop()
+            throw error
+        }
+    }
+
+    /// Runs `body` with a store on a client that runs for exactly as long.
+    static func withClient<T: Sendable>(_ configuration: HubDatabaseConfiguration, logger: Logger,
+                                        _ body: (HubStore) async throws -> T) async throws -> T {
+        let client = configuration.makeClient(logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(HubStore(client: client, logger: logger))
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import ConcordCore
+import ConcordFiles
+import ConcordHub
+import ConcordHubStore
+import Crypto
+import Foundation
+import Hummingbird
+
+/// The hub's keys: HPKE to open envelopes, Ed25519 to sign receipts.
+public struct HubKeys: Sendable {
+    public var encryption: Curve25519.KeyAgreement.PrivateKey
+    public var signing: Curve25519.Signing.PrivateKey
+    /// The receipt-signing key's public line, whose id every receipt names.
+    public var signingPublic: PublicKeyLine
+
+    public init(encryption: PrivateKeyDocument, signing: PrivateKeyDocument) throws {
+        guard encryption.kind == .hubEncryption else { throw HubStartupError("the encryption key is a \(encryption.kind.rawValue) key, not hub-encryption") }
+        guard signing.kind == .hubSigning else { throw HubStartupError("the signing key is a \(signing.kind.rawValue) key, not hub-signing") }
+        self.encryption = try encryption.encryptionKey()
+        self.signing = try signing.signingKey()
+        signingPublic = signing.publicKey
+    }
+
+    /// Reads both keys from their files (mode 0600, refused when others can read them).
+    public init(encryptionKeyPath: String, signingKeyPath: String) throws {
+        try self.init(encryption: KeyFiles.readPrivateKey(encryptionKeyPath), signing: KeyFiles.readPrivateKey(signingKeyPath))
+    }
+}
+
+/// Why the hub cannot start.
+public struct HubStartupError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// Everything a request handler needs: the store, the keys, the schemas, the upload spool.
+struct HubService: Sendable {
+    let store: HubStore
+    let keys: HubKeys
+    let catalogue: SchemaCatalogue
+    let spool: UploadSpool
+    let limits: HubConfiguration.Limits
+    let locks = UploadLocks()
+    let metrics: HubMetrics
+    /// Seconds since the Unix epoch.
+    let now: @Sendable () -> Int64
+
+    var today: CivilDate { CivilDate(utcSecondsSinceEpoch: Double(now()))! }
+
+    /// The agreements in force at the hub: the latest applied version of each, by id.
+    func agreementsInForce() async throws -> [String: Agreement] {
+        var agreements: [String: Agreement] = [:]
+        for stored in try await store.agreements() {
+            agreements[stored.id] = try Agreement(yaml: stored.yaml, file: "\(stored.id).v\(stored.version) (as applied)", catalogue: catalogue)
+        }
+        return agreements
+    }
+
+    func admit(_ manifest: EnvelopeManifest, agency: String) async throws -> UploadAdmission {
+        UploadAdmission(manifest: manifest, agency: agency, schemas: catalogue, inForce: try await agreementsInForce(), today: today)
+    }
+
+    /// Opens, checks and loads a fully received upload, then publishes it with a signed receipt, or
+    /// refuses it with every reason. Either way the outcome is stored and audited with it.
+    func ingest(_ upload: UploadRecord, agency: AgencyRecord) async throws -> UploadRecord {
+        let manifest = try EnvelopeManifest(canonical: Array(upload.manifest.utf8))
+        let admission = try await admit(manifest, agency: agency.id)
+        guard admission.isAdmitted, let schema = admission.schema, let release = admission.release else {
+            return try await refuse(upload, manifest: manifest, admission: admission, reasons: admission.reasons)
+        }
+        try await store.ensureDatasetTable(schema: schema)
+        var decoder = ReceivedExtractDecoder(hubKey: keys.encryption, agency: agency.id, agencyKey: try agency.publicKey.signingKey(),
+                                             schema: schema, release: release)
+        let input = try InputFile(path: spool.path(headerDigest: upload.headerDigest))
+        let staged: StagedExtract
+        do {
+            staged = try await store.stage(uploadID: upload.id, agencyID: agency.id, dataset: schema.dataset, mode: manifest.mode,
+                                           retainUntil: admission.retainUntil, columns: release.columns) { writer in
+                var buffer = [UInt8](repeating: 0, count: 1 << 20)
+                while true {
+                    let count = try buffer.withUnsafeMutableBytes { try input.read(into: $0) }
+                    guard count > 0 else { break }
+                    let rows = try decoder.consume(buffer[..<count])
+                    if !rows.isEmpty { try await writer.write(rows) }
+                }
+                let rows = try decoder.finish()
+                if !rows.isEmpty { try await writer.write(rows) }
+            }
+        } catch let refusal as ExtractRefusal {
+            return try await refuse(upload, manifest: manifest, admission: admission, reasons: refusal.reasons)
+        }
+        let receipt = UploadReceipt(
+            receiptID: UploadReceipt.newID(), hubKeyID: keys.signingPublic.id, uploadID: upload.id.uuidString.lowercased(), agency: agency.id,
+            dataset: manifest.dataset, agreements: manifest.agreements, headerDigest: upload.headerDigest.lowercaseHex,
+            manifestSHA256: SHA256.hash(data: manifest.json.bytes).lowercaseHex, payloadSHA256: manifest.payloadSHA256,
+            rowsLoaded: staged.rows, receivedAt: Self.timestamp(now()))
+        let signed = try receipt.signed(with: keys.signing)
+        var details = Self.details(manifest, admission)
+        details["rows_loaded"] = .integer(staged.rows)
+        details["receipt_id"] = .string(receipt.receiptID)
+        let published = try await store.publish(
+            extractID: staged.extractID, uploadID: upload.id, receipt: String(decoding: signed.json.bytes, as: UTF8.self),
+            auditEntry: AuditEntry(actor: .agency(agency.id), action: "upload.accepted", subject: upload.id.uuidString.lowercased(),
+                                   details: .object(details)))
+        spool.remove(headerDigest: upload.headerDigest)
+        metrics.uploadFinished(outcome: "accepted")
+        metrics.rowsLoaded(staged.rows, dataset: manifest.dataset)
+        return published
+    }
+
+    private func refuse(_ upload: UploadRecord, manifest: EnvelopeManifest, admission: UploadAdmission, reasons: [String]) async throws -> UploadRecord {
+        let problem = Problem(.unprocessableContent, "upload.refused", "the extract was refused and nothing of it was loaded", reasons: reasons)
+        var details = Self.details(manifest, admission)
+        details["reasons"] = .array(reasons.map(CanonicalJSON.string))
+        let refused = try await store.refuseUpload(
+            id: upload.id, problem: String(decoding: problem.json.bytes, as: UTF8.self),
+            auditEntry: AuditEntry(actor: .agency(upload.agencyID), action: "upload.refused", subject: upload.id.uuidString.lowercased(),
+                                   outcome: "refused", details: .object(details)))
+        spool.remove(headerDigest: upload.headerDigest)
+        metrics.uploadFinished(outcome: "refused")
+        return refused
+    }
+
+    func json(_ value: CanonicalJSON, status: HTTPResponse.Status) throws -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.bytes)))
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    static func timestamp(_ seconds: Int64) -> String {
+        let days = Int(seconds / 86_400), second = Int(seconds % 86_400)
+        let date = CivilDate(daysSinceEpoch: days)!
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(date)T\(two(second / 3600)):\(two(second / 60 % 60)):\(two(second % 60))Z"
+    }
+}
+
+/// Serialises work on one upload (appending, completing) within this hub process.
+actor UploadLocks {
+    private var busy: Set<UUID> = []
+
+    nonisolated func withLock<T>(_ id: UUID, _ body: () async throws -> T) async throws -> T {
+        try await acquire(id)
+        do {
+            let result = try await body()
+            await release(id)
+            return result
+        } catch {
+            await release(id)
+            throw error
+        }
+    }
+
+    private func acquire(_ id: UUID) throws(Problem) {
+        guard busy.insert(id).inserted else {
+            throw Problem(.conflict, "upload.busy", "another request is working on this upload; retry when it has finished")
+        }
+    }
+
+    private func release(_ id: UUID) {
+        busy.remove(id)
+    }
+}

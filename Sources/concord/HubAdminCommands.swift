@@ -1,0 +1,230 @@
+import ArgumentParser
+import ConcordCore
+import ConcordFiles
+import ConcordHubServer
+import ConcordHubStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The hub configuration a hub command works with, and who the operator is for the audit log.
+struct HubConfigOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The hub's configuration (concord-hub/1, docs/hub.md). Default: $CONCORD_HUB_CONFIG, else /etc/concord/hub.yaml.", valueName: "file"))
+    var config: String?
+
+    @Option(name: .customLong("as"), help: ArgumentHelp("Your name in the audit log (default: $SUDO_USER or $USER).", valueName: "name"))
+    var operatorName: String?
+
+    func load() throws -> HubConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        let path = config ?? environment["CONCORD_HUB_CONFIG"] ?? "/etc/concord/hub.yaml"
+        let directory = (path as NSString).deletingLastPathComponent
+        return try HubConfiguration(yaml: DocumentFiles.readText(path), file: path, directory: directory.isEmpty ? "." : directory)
+    }
+
+    var actor: AuditActor {
+        let environment = ProcessInfo.processInfo.environment
+        return .operator(operatorName ?? environment["SUDO_USER"] ?? environment["USER"] ?? "operator")
+    }
+
+    /// Runs `body` with the hub's store (starting the embedded cluster if the hub is not running).
+    func withStore<T: Sendable>(_ body: (HubStore) async throws -> T) async throws -> T {
+        var logger = Logger(label: "concord.hub")
+        logger.logLevel = .warning
+        return try await HubRuntime.withStore(try load(), logger: logger, body)
+    }
+}
+
+extension HubCommand {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the hub's HTTP API.",
+            discussion: """
+            Starts the embedded PostgreSQL cluster under data_dir (or connects to database_url),
+            applies migrations, clears staging a crash left behind, and serves docs/openapi.yaml
+            until SIGINT or SIGTERM; then finishes in-flight requests (uploads left mid-way stay
+            resumable) and stops the cluster.
+
+            Example:
+              concord hub serve --config /etc/concord/hub.yaml
+            """
+        )
+
+        @OptionGroup var hub: HubConfigOptions
+
+        func run() async throws {
+            let configuration = try hub.load()
+            var logger = Logger(label: "concord.hub")
+            logger.logLevel = .info
+            let keys = try HubKeys(encryptionKeyPath: configuration.encryptionKeyPath, signingKeyPath: configuration.signingKeyPath)
+            let catalogue = try DocumentFiles.loadCatalogue(configuration.schemasDirectory)
+            try await HubRuntime.withStore(configuration, logger: logger) { store in
+                let application = try HubApplication.make(configuration: configuration, store: store, keys: keys, catalogue: catalogue, logger: logger) { port in
+                    Console.note("concord hub listening on \(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port) (receipts signed by \(keys.signingPublic.id))")
+                }
+                let services = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                try await services.run()
+            }
+        }
+    }
+
+    struct Agency: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register, disable and enable agencies.",
+            subcommands: [Add.self, SetEnabled.self, List.self]
+        )
+
+        struct Add: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Register an agency with its public signing key.",
+                discussion: """
+                The key is the line `concord keys new-agency` printed at the agency
+                (concord-public-key/1 agency-signing ID BASE64); its owner must be the agency id.
+
+                Example:
+                  concord hub agency add --id essex-police --name "Essex Police" \\
+                      --public-key "$(cat essex-police.agency-signing.pub)"
+                """
+            )
+            @OptionGroup var hub: HubConfigOptions
+            @Option(help: "The agency's id, as agreements name it.") var id: String
+            @Option(help: "The agency's name.") var name: String
+            @Option(name: .customLong("public-key"), help: ArgumentHelp("The agency's public signing key line.", valueName: "line")) var publicKey: String
+
+            func run() async throws {
+                let key = try PublicKeyLine(line: publicKey.trimmingCharacters(in: .whitespacesAndNewlines))
+                guard key.kind == .agencySigning, key.owner == id else {
+                    throw ValidationError("the key is a \(key.kind.rawValue) key of \(key.owner); expected an agency-signing key of \(id)")
+                }
+                let record = try await hub.withStore { try await $0.addAgency(id: id, name: name, publicKey: key, by: hub.actor) }
+                Console.note("registered agency \(record.id) with key \(record.keyID)")
+            }
+        }
+
+        struct SetEnabled: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "set",
+                abstract: "Disable (or enable again) an agency: a disabled agency's requests are refused.",
+                discussion: "Example:\n  concord hub agency set essex-police --disabled"
+            )
+            @OptionGroup var hub: HubConfigOptions
+            @Argument(help: "The agency id.") var id: String
+            @Flag(exclusivity: .exclusive, help: "Disable or enable.") var state: EnabledState
+
+            func run() async throws {
+                let record = try await hub.withStore { try await $0.setAgency(id: id, enabled: state == .enabled, by: hub.actor) }
+                Console.note("agency \(record.id) is \(record.enabled ? "enabled" : "disabled")")
+            }
+        }
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List registered agencies.")
+            @OptionGroup var hub: HubConfigOptions
+
+            func run() async throws {
+                for agency in try await hub.withStore({ try await $0.agencies() }) {
+                    print("\(agency.id)\t\(agency.enabled ? "enabled" : "disabled")\t\(agency.keyID)\t\(agency.name)")
+                }
+            }
+        }
+    }
+
+    struct User: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add, disable and enable people (analysts, IG officers, admins).",
+            subcommands: [Add.self, SetEnabled.self]
+        )
+
+        struct Add: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Add a person and print their API token, once.",
+                discussion: """
+                The hub keeps only the token's SHA-256: give the token to the person over a safe
+                channel; a lost token is replaced by disabling the user and adding a new one.
+
+                Example:
+                  concord hub user add --id a.analyst --role analyst
+                """
+            )
+            @OptionGroup var hub: HubConfigOptions
+            @Option(help: "The person's id (agreements name analysts by it).") var id: String
+            @Option(help: "analyst, ig-officer or admin.") var role: String
+
+            func run() async throws {
+                guard let role = UserRole(rawValue: role) else {
+                    throw ValidationError("role must be one of \(UserRole.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                let (record, token) = try await hub.withStore { try await $0.addUser(id: id, role: role, by: hub.actor) }
+                print(token)
+                Console.note("added \(record.role.rawValue) \(record.id); the token above is shown only now")
+            }
+        }
+
+        struct SetEnabled: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "set",
+                abstract: "Disable (or enable again) a person: their token stops working.",
+                discussion: "Example:\n  concord hub user set a.analyst --disabled"
+            )
+            @OptionGroup var hub: HubConfigOptions
+            @Argument(help: "The user id.") var id: String
+            @Flag(exclusivity: .exclusive, help: "Disable or enable.") var state: EnabledState
+
+            func run() async throws {
+                let record = try await hub.withStore { try await $0.setUser(id: id, enabled: state == .enabled, by: hub.actor) }
+                Console.note("user \(record.id) is \(record.enabled ? "enabled" : "disabled")")
+            }
+        }
+    }
+}
+
+enum EnabledState: String, EnumerableFlag {
+    case enabled, disabled
+}
+
+extension AgreementCommand {
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Lint agreements, then store each at the hub as a new version (history kept).",
+            discussion: """
+            Each file is linted first (as `concord agreement lint`); nothing is applied unless all
+            pass. Applying the same file again changes nothing; a changed file with the same
+            version is refused: raise the version.
+
+            Example:
+              concord agreement apply --config /etc/concord/hub.yaml Agreements/*.yaml
+            """
+        )
+        @OptionGroup var hub: HubConfigOptions
+        @Argument(help: ArgumentHelp("Agreement files.", valueName: "file")) var files: [String]
+
+        func run() async throws {
+            let configuration = try hub.load()
+            let catalogue = try DocumentFiles.loadCatalogue(configuration.schemasDirectory)
+            var loaded: [(String, Agreement)] = []
+            var problems: [DocumentProblem] = []
+            for file in files {
+                do {
+                    let text = try DocumentFiles.readText(file)
+                    loaded.append((text, try Agreement(yaml: text, file: file, catalogue: catalogue)))
+                } catch let error as InvalidDocumentError {
+                    problems += error.problems
+                }
+            }
+            guard problems.isEmpty else {
+                problems.forEach { Console.note("\($0)") }
+                Console.note("nothing applied: \(problems.count) problem\(problems.count == 1 ? "" : "s")")
+                throw ExitCode(1)
+            }
+            let outcomes = try await hub.withStore { store in
+                var outcomes: [String] = []
+                for (text, agreement) in loaded {
+                    let outcome = try await store.applyAgreement(yaml: text, agreement: agreement, by: hub.actor)
+                    outcomes.append("\(agreement.id).v\(agreement.version): \(outcome)")
+                }
+                return outcomes
+            }
+            outcomes.forEach { Console.note($0) }
+        }
+    }
+}
