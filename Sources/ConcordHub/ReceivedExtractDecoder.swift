@@ -3,8 +3,8 @@ import Crypto
 
 /// Turns an envelope, fed in pieces, into rows the hub can load: opens it (signature, decryption,
 /// decompression, payload hash), parses the CSV, holds every row to ``ReceivedExtractCheck``, and
-/// yields them in PostgreSQL's COPY text format. One pass, bounded memory; any problem refuses the
-/// whole extract, so the caller aborts its load and nothing of it is kept.
+/// yields the rows that passed, without the header. One pass, bounded memory; any problem refuses
+/// the whole extract, so the caller aborts its load and nothing of it is kept.
 public struct ReceivedExtractDecoder {
     private var opener: EnvelopeOpener
     private var parser = CSVParser()
@@ -28,15 +28,15 @@ public struct ReceivedExtractDecoder {
     /// The verified manifest, once the header has been read.
     public var manifest: EnvelopeManifest? { opener.manifest }
 
-    /// Consumes the next bytes of the envelope; returns COPY text for the rows they completed.
-    public mutating func consume(_ bytes: some Collection<UInt8>) throws(ExtractRefusal) -> [UInt8] {
+    /// Consumes the next bytes of the envelope; returns the rows they completed.
+    public mutating func consume(_ bytes: some Collection<UInt8>) throws(ExtractRefusal) -> [CSVRecordBatch] {
         let plaintext: [UInt8]
         do { plaintext = try opener.consume(bytes) } catch { throw ExtractRefusal(["the envelope did not open: \(error)"]) }
         return try rows(from: plaintext, finishing: false)
     }
 
     /// Ends the envelope: the last chunk, the payload's length and hash, and the manifest's row count.
-    public mutating func finish() throws(ExtractRefusal) -> [UInt8] {
+    public mutating func finish() throws(ExtractRefusal) -> [CSVRecordBatch] {
         let plaintext: [UInt8]
         do { plaintext = try opener.finish() } catch { throw ExtractRefusal(["the envelope did not open: \(error)"]) }
         let output = try rows(from: plaintext, finishing: true)
@@ -47,7 +47,7 @@ public struct ReceivedExtractDecoder {
         return output
     }
 
-    private mutating func rows(from plaintext: [UInt8], finishing: Bool) throws(ExtractRefusal) -> [UInt8] {
+    private mutating func rows(from plaintext: [UInt8], finishing: Bool) throws(ExtractRefusal) -> [CSVRecordBatch] {
         var batches: [CSVRecordBatch] = []
         do {
             batches = try plaintext.withUnsafeBytes { bytes throws(CSVError) in try parser.consume(bytes) }
@@ -55,7 +55,7 @@ public struct ReceivedExtractDecoder {
         } catch {
             throw ExtractRefusal(["the payload is not valid CSV: \(error)"])
         }
-        var output: [UInt8] = []
+        var output: [CSVRecordBatch] = []
         for batch in batches {
             let isHeaderBatch = !sawHeader
             if isHeaderBatch {
@@ -73,7 +73,7 @@ public struct ReceivedExtractDecoder {
                 throw ExtractRefusal(reasons)
             }
             rows += batch.count - (isHeaderBatch ? 1 : 0)
-            CopyText.append(batch, skippingFirst: isHeaderBatch, to: &output)
+            output.append(isHeaderBatch ? batch.droppingFirstRecord() : batch)
         }
         return output
     }

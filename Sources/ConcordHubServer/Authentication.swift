@@ -1,6 +1,8 @@
 import ConcordCore
 import ConcordHubStore
 import Crypto
+import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// The hub's request context: Hummingbird's core storage, nothing more; who is calling is passed
@@ -62,8 +64,8 @@ struct Authenticator: Sendable {
                 throw Problem.forbidden("auth.role", "\(endpoint.path) is for agencies, which sign their requests (docs/api-auth.md); a bearer token is not accepted")
             }
             let user = try await person(authorization)
-            guard let role = Caller(rawValue: user.role), people.contains(role) else {
-                throw Problem.forbidden("auth.role", "\(endpoint.path) admits \(Self.roles(endpoint)); \(user.id) is \(user.role)")
+            guard let role = Caller(rawValue: user.role.rawValue), people.contains(role) else {
+                throw Problem.forbidden("auth.role", "\(endpoint.path) admits \(Self.roles(endpoint)); \(user.id) is \(user.role.rawValue)")
             }
             return .person(user)
         }
@@ -96,7 +98,7 @@ struct Authenticator: Sendable {
         guard let key = try? agency.publicKey.signingKey(), signed.isSigned(by: key, signature: signature) else {
             throw Problem.unauthorised("auth.bad-signature", "the signature does not verify with agency \(agency.id)'s registered key")
         }
-        guard try await store.recordNonce(agency: agency.id, nonce: signed.nonce, at: now) else {
+        guard try await store.recordNonce(agency: agency.id, nonce: signed.nonce, at: Date(timeIntervalSince1970: Double(now))) else {
             throw Problem.unauthorised("auth.replay", "this nonce was already used: the request is a replay")
         }
         return .agency(agency, signed)

@@ -2,8 +2,11 @@ import ConcordCore
 import ConcordFiles
 import ConcordHubStore
 import Foundation
+import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
+import NIOSSL
 import Logging
 
 /// Builds the hub's HTTP application from its parts: the route table (`HubEndpoint.all`), each
@@ -146,7 +149,7 @@ extension HubService {
 
     private func whoami(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
         guard case .person(let user) = caller else { throw Problem.forbidden("auth.role", "for people only") }
-        return try json(.object(["id": .string(user.id), "role": .string(user.role)]), status: .ok)
+        return try json(.object(["id": .string(user.id), "role": .string(user.role.rawValue)]), status: .ok)
     }
 
     private func listAgencies(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
@@ -158,7 +161,7 @@ extension HubService {
 
     private func listAgreements(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
         let agreements = try await store.agreements().map { stored -> CanonicalJSON in
-            .object(["id": .string(stored.id), "version": .integer(stored.version), "sha256": .string(stored.sha256)])
+            .object(["id": .string(stored.id), "version": .integer(stored.version), "sha256": .string(stored.sha256.lowercaseHex)])
         }
         return try json(.object(["agreements": .array(agreements)]), status: .ok)
     }

@@ -27,14 +27,15 @@ struct HubMetrics: Sendable {
     /// The text exposition format.
     var exposition: [UInt8] { registry.emitToBuffer() }
 
-    private static let uploads = MetricNameDescriptor(namespace: "concord", metricName: "uploads", unitName: "total",
-                                                      helpText: "Uploads completed, by outcome (accepted, refused).")
-    private static let rows = MetricNameDescriptor(namespace: "concord", metricName: "rows_loaded", unitName: "total",
-                                                   helpText: "Rows loaded into dataset tables, by dataset.")
-    private static let latency = MetricNameDescriptor(namespace: "concord", metricName: "request_duration", unitName: "seconds",
-                                                      helpText: "Time to answer a request, by operation and status.")
-    private static let problems = MetricNameDescriptor(namespace: "concord", metricName: "problems", unitName: "total",
-                                                       helpText: "Problem answers (4xx and 5xx), by code.")
+    // Computed: the descriptor type is not Sendable, so it cannot be a stored static.
+    private static var uploads: MetricNameDescriptor { MetricNameDescriptor(namespace: "concord", metricName: "uploads", unitName: "total",
+                                                      helpText: "Uploads completed, by outcome (accepted, refused).") }
+    private static var rows: MetricNameDescriptor { MetricNameDescriptor(namespace: "concord", metricName: "rows_loaded", unitName: "total",
+                                                   helpText: "Rows loaded into dataset tables, by dataset.") }
+    private static var latency: MetricNameDescriptor { MetricNameDescriptor(namespace: "concord", metricName: "request_duration", unitName: "seconds",
+                                                      helpText: "Time to answer a request, by operation and status.") }
+    private static var problems: MetricNameDescriptor { MetricNameDescriptor(namespace: "concord", metricName: "problems", unitName: "total",
+                                                       helpText: "Problem answers (4xx and 5xx), by code.") }
     private static let latencyBuckets: [Duration] = [.milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500),
                                                      .seconds(2), .seconds(10), .seconds(60)]
 }

@@ -5,11 +5,12 @@ import Logging
 import PostgresNIO
 
 /// The hub's database, ready to use: an external PostgreSQL (`database_url`) or the embedded
-/// cluster under the data directory, migrated, with staging left by a crash cleared away.
+/// cluster under the data directory, migrated, with a table for every dataset schema, and with
+/// staging left by a crash cleared away.
 public enum HubRuntime {
     /// Opens the store, runs `body`, and closes everything it opened, the embedded cluster included
     /// when this call started it (a cluster a running hub already started is left running).
-    public static func withStore<T: Sendable>(_ configuration: HubConfiguration, logger: Logger,
+    public static func withStore<T: Sendable>(_ configuration: HubConfiguration, catalogue: SchemaCatalogue, logger: Logger,
                                               _ body: (HubStore) async throws -> T) async throws -> T {
         let owner: HubDatabaseConfiguration
         let runtime: HubDatabaseConfiguration
@@ -18,7 +19,8 @@ public enum HubRuntime {
             owner = try HubDatabaseConfiguration(url: url)
             runtime = owner
         } else {
-            try createDirectory(configuration.dataDirectory, mode: 0o700)
+            // Others may pass through (not list): the cluster below runs as its own user when the hub is root.
+            try createDirectory(configuration.dataDirectory, mode: 0o711)
             let cluster = try EmbeddedPostgres(directory: "\(configuration.dataDirectory)/postgres", serverUser: configuration.embeddedPostgresUser)
             let endpoint = try await cluster.start()
             embedded = cluster
@@ -26,7 +28,13 @@ public enum HubRuntime {
             runtime = endpoint.runtimeConfiguration
         }
         do {
-            try await withClient(owner, logger: logger) { try await $0.migrate() }
+            // Schema changes need the owner; requests are then served as the runtime role.
+            try await withClient(owner, logger: logger) { store in
+                try await store.migrate()
+                for schema in catalogue.schemas.values.sorted(by: { $0.dataset < $1.dataset }) {
+                    try await store.ensureDatasetTable(schema: schema)
+                }
+            }
             let result = try await withClient(runtime, logger: logger) { store in
                 _ = try await store.recoverInterruptedStaging()
                 return try await body(store)

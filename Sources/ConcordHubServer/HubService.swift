@@ -4,6 +4,7 @@ import ConcordHub
 import ConcordHubStore
 import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// The hub's keys: HPKE to open envelopes, Ed25519 to sign receipts.
@@ -54,7 +55,7 @@ struct HubService: Sendable {
     func agreementsInForce() async throws -> [String: Agreement] {
         var agreements: [String: Agreement] = [:]
         for stored in try await store.agreements() {
-            agreements[stored.id] = try Agreement(yaml: stored.yaml, file: "\(stored.id).v\(stored.version) (as applied)", catalogue: catalogue)
+            agreements[stored.id] = try Agreement(yaml: stored.document, file: "\(stored.id).v\(stored.version) (as applied)", catalogue: catalogue)
         }
         return agreements
     }
@@ -71,23 +72,21 @@ struct HubService: Sendable {
         guard admission.isAdmitted, let schema = admission.schema, let release = admission.release else {
             return try await refuse(upload, manifest: manifest, admission: admission, reasons: admission.reasons)
         }
-        try await store.ensureDatasetTable(schema: schema)
+        let table = try DatasetTable(schema: schema)
         var decoder = ReceivedExtractDecoder(hubKey: keys.encryption, agency: agency.id, agencyKey: try agency.publicKey.signingKey(),
                                              schema: schema, release: release)
         let input = try InputFile(path: spool.path(headerDigest: upload.headerDigest))
-        let staged: StagedExtract
+        let staged: ExtractRecord
         do {
-            staged = try await store.stage(uploadID: upload.id, agencyID: agency.id, dataset: schema.dataset, mode: manifest.mode,
+            staged = try await store.stage(uploadID: upload.id, agencyID: agency.id, dataset: table, mode: manifest.mode == .append ? .append : .snapshot,
                                            retainUntil: admission.retainUntil, columns: release.columns) { writer in
                 var buffer = [UInt8](repeating: 0, count: 1 << 20)
                 while true {
                     let count = try buffer.withUnsafeMutableBytes { try input.read(into: $0) }
                     guard count > 0 else { break }
-                    let rows = try decoder.consume(buffer[..<count])
-                    if !rows.isEmpty { try await writer.write(rows) }
+                    for batch in try decoder.consume(buffer[..<count]) { try await writer.append(batch) }
                 }
-                let rows = try decoder.finish()
-                if !rows.isEmpty { try await writer.write(rows) }
+                for batch in try decoder.finish() { try await writer.append(batch) }
             }
         } catch let refusal as ExtractRefusal {
             return try await refuse(upload, manifest: manifest, admission: admission, reasons: refusal.reasons)
@@ -96,29 +95,26 @@ struct HubService: Sendable {
             receiptID: UploadReceipt.newID(), hubKeyID: keys.signingPublic.id, uploadID: upload.id.uuidString.lowercased(), agency: agency.id,
             dataset: manifest.dataset, agreements: manifest.agreements, headerDigest: upload.headerDigest.lowercaseHex,
             manifestSHA256: SHA256.hash(data: manifest.json.bytes).lowercaseHex, payloadSHA256: manifest.payloadSHA256,
-            rowsLoaded: staged.rows, receivedAt: Self.timestamp(now()))
+            rowsLoaded: Int(staged.rows), receivedAt: Self.timestamp(now()))
         let signed = try receipt.signed(with: keys.signing)
         var details = Self.details(manifest, admission)
-        details["rows_loaded"] = .integer(staged.rows)
+        details["rows_loaded"] = .integer(Int(staged.rows))
         details["receipt_id"] = .string(receipt.receiptID)
-        let published = try await store.publish(
-            extractID: staged.extractID, uploadID: upload.id, receipt: String(decoding: signed.json.bytes, as: UTF8.self),
+        _ = try await store.publish(
+            extractID: staged.id, receipt: String(decoding: signed.json.bytes, as: UTF8.self),
             auditEntry: AuditEntry(actor: .agency(agency.id), action: "upload.accepted", subject: upload.id.uuidString.lowercased(),
                                    details: .object(details)))
         spool.remove(headerDigest: upload.headerDigest)
         metrics.uploadFinished(outcome: "accepted")
-        metrics.rowsLoaded(staged.rows, dataset: manifest.dataset)
-        return published
+        metrics.rowsLoaded(Int(staged.rows), dataset: manifest.dataset)
+        return try await store.upload(id: upload.id) ?? upload
     }
 
     private func refuse(_ upload: UploadRecord, manifest: EnvelopeManifest, admission: UploadAdmission, reasons: [String]) async throws -> UploadRecord {
         let problem = Problem(.unprocessableContent, "upload.refused", "the extract was refused and nothing of it was loaded", reasons: reasons)
         var details = Self.details(manifest, admission)
         details["reasons"] = .array(reasons.map(CanonicalJSON.string))
-        let refused = try await store.refuseUpload(
-            id: upload.id, problem: String(decoding: problem.json.bytes, as: UTF8.self),
-            auditEntry: AuditEntry(actor: .agency(upload.agencyID), action: "upload.refused", subject: upload.id.uuidString.lowercased(),
-                                   outcome: "refused", details: .object(details)))
+        let refused = try await store.refuseUpload(id: upload.id, problem: String(decoding: problem.json.bytes, as: UTF8.self), details: details)
         spool.remove(headerDigest: upload.headerDigest)
         metrics.uploadFinished(outcome: "refused")
         return refused

@@ -1,4 +1,5 @@
 import ConcordCore
+import HTTPTypes
 import Hummingbird
 
 /// An RFC 9457 problem: how every refusal and error leaves the hub (`docs/api-auth.md`, section 4).
@@ -30,6 +31,18 @@ public struct Problem: HTTPResponseError, Sendable, Hashable, CustomStringConver
         if !reasons.isEmpty { members["reasons"] = .array(reasons.map(CanonicalJSON.string)) }
         if let offset { members["offset"] = .integer(offset) }
         return .object(members)
+    }
+
+    /// Reads back a problem stored as its canonical JSON (a refused upload's answer, repeated verbatim).
+    init?(stored text: String) {
+        guard case .object(let members)? = try? CanonicalJSON(canonical: Array(text.utf8)),
+              case .integer(let status)? = members["status"], case .string(let code)? = members["code"],
+              case .string(let detail)? = members["detail"] else { return nil }
+        var reasons: [String] = []
+        if case .array(let items)? = members["reasons"] {
+            for case .string(let reason) in items { reasons.append(reason) }
+        }
+        self.init(HTTPResponse.Status(code: status), code, detail, reasons: reasons)
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {

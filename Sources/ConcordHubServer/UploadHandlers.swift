@@ -4,6 +4,7 @@ import ConcordHub
 import ConcordHubStore
 import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// The resumable, idempotent upload protocol (`docs/openapi.yaml`): start, append, ask, complete.
@@ -40,8 +41,8 @@ extension HubService {
                               reasons: admission.reasons)
             }
             try spool.create(headerDigest: digest, prefix: prefix)
-            let record = try await store.startUpload(agencyID: agency.id, headerDigest: digest, manifest: String(decoding: manifest.json.bytes, as: UTF8.self),
-                                                     dataset: manifest.dataset, envelopeLength: length, initialReceived: prefix.count)
+            let record = try await store.startUpload(agencyID: agency.id, headerDigest: digest, manifest: manifest,
+                                                     envelopeLength: Int64(length), initialReceived: Int64(prefix.count))
             return try json(uploadJSON(record), status: .created)
         } catch let error as EnvelopeError {
             switch error {
@@ -62,16 +63,17 @@ extension HubService {
         guard upload.state == .receiving else {
             throw Problem(.conflict, "upload.not-receiving", "upload \(upload.id) is \(upload.state.rawValue); it takes no more bytes")
         }
-        guard let offsetText = request.headers[Self.uploadOffset], let offset = Int(offsetText) else {
+        guard let offsetText = request.headers[Self.uploadOffset], let offset = Int64(offsetText) else {
             throw Problem.badRequest("upload.offset-mismatch", "Upload-Offset must give the offset the bytes start at")
         }
         return try await locks.withLock(upload.id) {
             // Read again under the lock: another request may have moved the offset meanwhile.
             guard let current = try await store.upload(id: upload.id) else { throw Problem.notFound("no such upload") }
             guard offset == current.received else {
-                throw Problem(.conflict, "upload.offset-mismatch", "the hub holds \(current.received) bytes of this upload; send from there", offset: current.received)
+                throw Problem(.conflict, "upload.offset-mismatch", "the hub holds \(current.received) bytes of this upload; send from there",
+                              offset: Int(current.received))
             }
-            let appended = try await spool.append(request.body, headerDigest: current.headerDigest, at: offset, length: current.envelopeLength,
+            let appended = try await spool.append(request.body, headerDigest: current.headerDigest, at: offset, length: Int(current.envelopeLength),
                                                   maxPiece: limits.maxRequestBytes)
             do {
                 try signed.checkBody(digest: appended.digest)
@@ -79,7 +81,7 @@ extension HubService {
                 spool.cutBack(headerDigest: current.headerDigest, to: offset)
                 throw error
             }
-            try await store.setReceived(id: current.id, received: appended.offset)
+            _ = try await store.setReceived(id: current.id, received: Int64(appended.offset))
             var headers = HTTPFields()
             headers[Self.uploadOffset] = String(appended.offset)
             return Response(status: .noContent, headers: headers)
@@ -98,7 +100,7 @@ extension HubService {
             }
             guard current.received == current.envelopeLength else {
                 throw Problem(.conflict, "upload.incomplete", "the hub holds \(current.received) of \(current.envelopeLength) bytes; send the rest first",
-                              offset: current.received)
+                              offset: Int(current.received))
             }
             let finished = try await ingest(current, agency: agency)
             if finished.state == .refused { throw storedProblem(finished) }
@@ -117,14 +119,14 @@ extension HubService {
     }
 
     private func storedProblem(_ upload: UploadRecord) -> Problem {
-        Problem(.unprocessableContent, "upload.refused", upload.problem ?? "the extract was refused; nothing was loaded")
+        upload.problem.flatMap(Problem.init(stored:)) ?? Problem(.unprocessableContent, "upload.refused", "the extract was refused; nothing was loaded")
     }
 
     func uploadJSON(_ upload: UploadRecord) -> CanonicalJSON {
         var members: [String: CanonicalJSON] = [
             "upload_id": .string(upload.id.uuidString.lowercased()), "agency": .string(upload.agencyID), "dataset": .string(upload.dataset),
-            "header_digest": .string(upload.headerDigest.lowercaseHex), "length": .integer(upload.envelopeLength),
-            "offset": .integer(upload.received), "state": .string(upload.state.rawValue),
+            "header_digest": .string(upload.headerDigest.lowercaseHex), "length": .integer(Int(upload.envelopeLength)),
+            "offset": .integer(Int(upload.received)), "state": .string(upload.state.rawValue),
         ]
         if let receipt = upload.receipt, let value = try? CanonicalJSON(canonical: Array(receipt.utf8)) { members["receipt"] = value }
         return .object(members)

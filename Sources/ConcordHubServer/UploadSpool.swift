@@ -33,7 +33,8 @@ struct UploadSpool: Sendable {
     /// `length` or to take more than `maxPiece` bytes. On any failure the file is cut back to
     /// `offset`, so nothing of a refused piece is kept.
     /// - Returns: the new offset and the body's SHA-256.
-    func append(_ body: RequestBody, headerDigest: [UInt8], at offset: Int, length: Int, maxPiece: Int) async throws -> (offset: Int, digest: SHA256Digest) {
+    func append(_ body: RequestBody, headerDigest: [UInt8], at start: Int64, length: Int, maxPiece: Int) async throws -> (offset: Int, digest: SHA256Digest) {
+        let offset = Int(start)
         let file = path(headerDigest: headerDigest)
         let descriptor = try openFile(file, flags: O_WRONLY)
         defer { close(descriptor) }
@@ -63,7 +64,7 @@ struct UploadSpool: Sendable {
     }
 
     /// Cuts the file back to `offset` (a piece whose digest did not match).
-    func cutBack(headerDigest: [UInt8], to offset: Int) {
+    func cutBack(headerDigest: [UInt8], to offset: Int64) {
         _ = truncate(path(headerDigest: headerDigest), off_t(offset))
     }
 

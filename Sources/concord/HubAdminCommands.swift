@@ -18,8 +18,9 @@ struct HubConfigOptions: ParsableArguments {
     func load() throws -> HubConfiguration {
         let environment = ProcessInfo.processInfo.environment
         let path = config ?? environment["CONCORD_HUB_CONFIG"] ?? "/etc/concord/hub.yaml"
-        let directory = (path as NSString).deletingLastPathComponent
-        return try HubConfiguration(yaml: DocumentFiles.readText(path), file: path, directory: directory.isEmpty ? "." : directory)
+        // Absolute, so that paths in the file mean the same whatever the working directory.
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return try HubConfiguration(yaml: DocumentFiles.readText(path), file: path, directory: directory)
     }
 
     var actor: AuditActor {
@@ -31,7 +32,8 @@ struct HubConfigOptions: ParsableArguments {
     func withStore<T: Sendable>(_ body: (HubStore) async throws -> T) async throws -> T {
         var logger = Logger(label: "concord.hub")
         logger.logLevel = .warning
-        return try await HubRuntime.withStore(try load(), logger: logger, body)
+        let configuration = try load()
+        return try await HubRuntime.withStore(configuration, catalogue: try DocumentFiles.loadCatalogue(configuration.schemasDirectory), logger: logger, body)
     }
 }
 
@@ -58,10 +60,10 @@ extension HubCommand {
             logger.logLevel = .info
             let keys = try HubKeys(encryptionKeyPath: configuration.encryptionKeyPath, signingKeyPath: configuration.signingKeyPath)
             let catalogue = try DocumentFiles.loadCatalogue(configuration.schemasDirectory)
-            try await HubRuntime.withStore(configuration, logger: logger) { store in
-                let application = try HubApplication.make(configuration: configuration, store: store, keys: keys, catalogue: catalogue, logger: logger) { port in
+            try await HubRuntime.withStore(configuration, catalogue: catalogue, logger: logger) { store in
+                let application = try HubApplication.make(configuration: configuration, store: store, keys: keys, catalogue: catalogue, logger: logger, onServerRunning: { port in
                     Console.note("concord hub listening on \(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port) (receipts signed by \(keys.signingPublic.id))")
-                }
+                })
                 let services = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 try await services.run()
             }
@@ -207,7 +209,8 @@ extension AgreementCommand {
                 do {
                     let text = try DocumentFiles.readText(file)
                     loaded.append((text, try Agreement(yaml: text, file: file, catalogue: catalogue)))
-                } catch let error as InvalidDocumentError {
+                } catch {
+                    // Both calls throw only InvalidDocumentError.
                     problems += error.problems
                 }
             }

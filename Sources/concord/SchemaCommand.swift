@@ -32,7 +32,7 @@ struct SchemaCommand: AsyncParsableCommand {
                 do {
                     let schema = try DocumentFiles.loadSchema(file)
                     print("\(file): ok: \(schema.dataset) version \(schema.version), \(schema.fields.count) fields, \(schema.matchKeys.count) match keys")
-                } catch let error as InvalidDocumentError {
+                } catch {
                     invalid += 1
                     for problem in error.problems { print(problem) }
                 }

@@ -57,6 +57,19 @@ public struct CSVRecordBatch: Sendable {
         return CSVRecord(base: base, fieldEnds: fieldEnds, fields: recordFirstField[index]..<end, line: lineNumbers[index])
     }
 
+    /// The batch without its first record: the rows of a file's first batch, without the header.
+    public func droppingFirstRecord() -> CSVRecordBatch {
+        guard count > 1 else { return CSVRecordBatch() }
+        let firstField = recordFirstField[1]
+        let byteOffset = firstField == 0 ? 0 : fieldEnds[firstField - 1]
+        var rest = CSVRecordBatch()
+        rest.bytes = Array(bytes[byteOffset...])
+        rest.fieldEnds = fieldEnds[firstField...].map { $0 - byteOffset }
+        rest.recordFirstField = recordFirstField.dropFirst().map { $0 - firstField }
+        rest.lineNumbers = Array(lineNumbers.dropFirst())
+        return rest
+    }
+
     /// The records as strings, for tests.
     public var strings: [[String]] {
         var records: [[String]] = []
