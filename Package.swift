@@ -103,10 +103,22 @@ let package = Package(
         ),
         .testTarget(name: "ConcordAgentTests", dependencies: ["ConcordAgent", "ConcordFiles"]),
         .testTarget(name: "ConcordHubTests", dependencies: ["ConcordHub"]),
-        .testTarget(name: "ConcordHubStoreTests", dependencies: ["ConcordHubStore", "ConcordCore"]),
+        // Fresh databases on the test PostgreSQL, for the test targets that need one.
+        .target(
+            name: "ConcordTestSupport",
+            dependencies: ["ConcordHubStore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(name: "ConcordHubStoreTests", dependencies: ["ConcordHubStore", "ConcordCore", "ConcordTestSupport"]),
         .testTarget(
             name: "ConcordHubServerTests",
-            dependencies: ["ConcordHubServer", "ConcordHubStore", "ConcordAgent", "ConcordCore", "ConcordFiles", "ConcordSynth"]
+            dependencies: [
+                "ConcordHubServer", "ConcordHubStore", "ConcordAgent", "ConcordCore", "ConcordFiles", "ConcordSynth", "ConcordTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .testTarget(name: "ConcordSynthTests", dependencies: ["ConcordSynth", "ConcordCore"]),
         .testTarget(name: "ConcordEndToEndTests", dependencies: ["ConcordCore"]),

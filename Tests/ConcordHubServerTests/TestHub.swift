@@ -11,7 +11,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
-import Synchronization
+import PostgresNIO
 import Testing
 
 /// A real hub for tests: a fresh database on the test PostgreSQL, the shipped schemas and
@@ -26,8 +26,6 @@ struct TestHub: Sendable {
     let linkageKey: LinkageKey
     let catalogue: SchemaCatalogue
     let directory: String
-    /// Seconds added to the hub's clock (to make requests look stale).
-    let clockSkew: Mutex<Int64>
 
     static let agencyID = "essex-police"
     static let agreement = "early-help-domestic-abuse"
@@ -54,12 +52,10 @@ struct TestHub: Sendable {
                 configuration.limits.maxRequestBytes = 1 << 20
                 let hubEncryption = PrivateKeyDocument.generate(.hubEncryption, owner: "hub")
                 let hubSigning = PrivateKeyDocument.generate(.hubSigning, owner: "hub")
-                let skew = Mutex<Int64>(0)
                 let (ports, portContinuation) = AsyncStream<Int>.makeStream()
                 let application = try HubApplication.make(
                     configuration: configuration, store: store, keys: try HubKeys(encryption: hubEncryption, signing: hubSigning),
                     catalogue: catalogue, logger: testLogger,
-                    now: { Int64(Date().timeIntervalSince1970) + skew.withLock { $0 } },
                     onServerRunning: { portContinuation.yield($0) })
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await application.run() }
@@ -68,7 +64,7 @@ struct TestHub: Sendable {
                     let port = try #require(await iterator.next())
                     let hub = TestHub(baseURL: "http://127.0.0.1:\(port)", store: store, hubEncryption: hubEncryption, hubSigning: hubSigning,
                                       agency: agency, linkageKey: try LinkageKey.generate(version: 1), catalogue: catalogue,
-                                      directory: directory, clockSkew: skew)
+                                      directory: directory)
                     try await body(hub)
                 }
             }
@@ -142,9 +138,11 @@ struct TestHub: Sendable {
 
     /// Rows of `dataset` visible to readers.
     func visibleRows(_ dataset: String) async throws -> Int {
-        var count = 0
-        for try await value in try await store.query("SELECT count(*) FROM \(unescaped: "current_" + dataset)").decode(Int.self) { count = value }
-        return count
+        try await store.withTransaction { transaction in
+            var count = 0
+            for try await value in try await transaction.query("SELECT count(*) FROM \(unescaped: "current_" + dataset)").decode(Int.self) { count = value }
+            return count
+        }
     }
 }
 

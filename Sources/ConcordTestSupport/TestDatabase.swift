@@ -1,0 +1,58 @@
+import ConcordHubStore
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+// Shared by the test targets that need PostgreSQL; never linked into the `concord` binary.
+
+/// The repository's root, for tests that read shipped files (schemas, agreements, specs).
+public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+public let testLogger = Logger(label: "concord.tests")
+
+/// The server `scripts/with-test-postgres.sh` started, as a superuser URL.
+public let testDatabaseURL = ProcessInfo.processInfo.environment["CONCORD_TEST_DATABASE_URL"]
+
+/// Tests needing PostgreSQL run when the URL is set, and also under CI without it, where
+/// `requireDatabase()` then fails them: CI must never pass by skipping.
+public let databaseAvailable = testDatabaseURL != nil || ProcessInfo.processInfo.environment["CI"] != nil
+
+public func requireDatabase() throws -> HubDatabaseConfiguration {
+    let url = try #require(testDatabaseURL, "CONCORD_TEST_DATABASE_URL is not set: run the tests through scripts/with-test-postgres.sh")
+    return try HubDatabaseConfiguration(url: url)
+}
+
+/// Runs `body` with a running client for `configuration`, stopping the client afterwards.
+public func withClient<T: Sendable>(_ configuration: HubDatabaseConfiguration, _ body: (PostgresClient) async throws -> T) async throws -> T {
+    let client = configuration.makeClient(logger: testLogger, maximumConnections: 8)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await client.run() }
+        defer { group.cancelAll() }
+        return try await body(client)
+    }
+}
+
+/// A fresh database `concord_t_<random>` on the test server, dropped afterwards, so tests run in
+/// parallel without seeing each other. `body` gets its configuration (as the superuser).
+public func withFreshDatabase<T: Sendable>(_ body: (HubDatabaseConfiguration) async throws -> T) async throws -> T {
+    let server = try requireDatabase()
+    let name = "concord_t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+    try await withClient(server) { client in
+        try await client.query("CREATE DATABASE \(unescaped: name)", logger: testLogger)
+    }
+    do {
+        let value = try await body(server.with(database: name))
+        try await dropDatabase(name, on: server)
+        return value
+    } catch {
+        try? await dropDatabase(name, on: server)
+        throw error
+    }
+}
+
+private func dropDatabase(_ name: String, on server: HubDatabaseConfiguration) async throws {
+    try await withClient(server) { client in
+        try await client.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)", logger: testLogger)
+    }
+}
