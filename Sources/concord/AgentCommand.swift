@@ -25,11 +25,12 @@ struct AgentCommand: AsyncParsableCommand {
     static let exitCodes = """
     Exit status (push and retry; the largest that applies):
       0  everything sealed was sent and the hub's receipts verified
-      1  the configuration, a key, schema or agreement it names, or the state directory is wrong
+      1  the configuration, a file it names, or the state directory is wrong
+      2  an extract was refused here: missing, unreadable, or held back (rejects)
+      3  the hub could not be reached: envelopes are safe in the outbox;
+         run concord agent retry later
+      4  the hub refused an envelope (held back) or the agent's requests
      64  the command line is wrong
-      2  an extract was refused here: unreadable, or held back for too many rejected rows
-      3  the hub could not be reached: envelopes are safe in the outbox; run concord agent retry later
-      4  the hub refused an envelope (held back with its problem) or the agent's requests
     """
 
     /// The configuration file, for the subcommands that read one.
