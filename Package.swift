@@ -43,12 +43,14 @@ let package = Package(
         ),
         // Files read and written in bounded memory, appearing complete or not at all.
         .target(name: "ConcordFiles", dependencies: ["ConcordCore"]),
-        // What runs at an agency: linkage key files and the streaming pseudonymise pipeline.
+        // What runs at an agency: key files, the streaming pseudonymise pipeline, its configuration,
+        // its state directory and the hub's upload protocol.
         .target(
             name: "ConcordAgent",
             dependencies: [
                 "ConcordCore", "ConcordFiles",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -15,6 +15,8 @@ public struct PseudonymiseJob: Sendable {
     public var outputPath: String
     /// Where rejected rows are described; `nil` writes `<output>.rejects.csv` only if a row is rejected.
     public var rejectsPath: String?
+    /// Whether a named `rejectsPath` is created only when a row is rejected, as the default one is.
+    public var rejectsOnlyIfAny = false
     /// What leaves the agency; `nil` for everything the schema allows.
     public var release: ReleasePlan?
     /// Batches processed at once; each holds `batchSize` rows.
@@ -48,7 +50,7 @@ public struct PseudonymiseJob: Sendable {
         let pseudonymiser = RecordPseudonymiser(schema: schema, key: key, columns: columns, release: release)
 
         let output = try AtomicOutputFile(path: outputPath)
-        let rejects = try RejectsWriter(path: rejectsPath ?? Self.defaultRejectsPath(for: outputPath), always: rejectsPath != nil)
+        let rejects = try RejectsWriter(path: rejectsPath ?? Self.defaultRejectsPath(for: outputPath), always: rejectsPath != nil && !rejectsOnlyIfAny)
         defer {
             output.abandon()
             rejects.abandon()
