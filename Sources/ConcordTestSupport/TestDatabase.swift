@@ -9,7 +9,12 @@ import Testing
 /// The repository's root, for tests that read shipped files (schemas, agreements, specs).
 public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-public let testLogger = Logger(label: "concord.tests")
+/// Quiet: tests judge by answers and state, and a cancelled server logs its cancellation as an error.
+public let testLogger: Logger = {
+    var logger = Logger(label: "concord.tests")
+    logger.logLevel = .critical
+    return logger
+}()
 
 /// The server `scripts/with-test-postgres.sh` started, as a superuser URL.
 public let testDatabaseURL = ProcessInfo.processInfo.environment["CONCORD_TEST_DATABASE_URL"]

@@ -1,5 +1,6 @@
 import ConcordAgent
 import ConcordCore
+import ConcordFiles
 import Crypto
 import Foundation
 import Synchronization

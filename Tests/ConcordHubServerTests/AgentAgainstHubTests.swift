@@ -1,0 +1,122 @@
+import ConcordAgent
+import ConcordCore
+import ConcordTestSupport
+import Foundation
+import Testing
+
+/// The agent's sending side against the real hub: the same code `concord agent push` runs.
+@Suite("Agent against the hub", .enabled(if: databaseAvailable))
+struct AgentAgainstHubTests {
+    /// Sends what waits in the outbox in several pieces; the receipt verifies and the envelope moves
+    /// to sent/ with the receipt beside it.
+    @Test func agentSendsThroughTheHub() async throws {
+        try await TestHub.with { hub in
+            let envelope = try await hub.envelope(rows: 150)
+            let state = try AgentState.fresh()
+            let transport = try HTTPHubTransport(baseURL: hub.baseURL)
+            var client = try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey)
+            client.pieceBytes = 16 << 10
+            let sender = OutboxSender(client: client, state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
+
+            let name = try state.enqueue(envelope.path)
+            let outcome = await sender.sendWaiting()
+            guard case .sent(let sentName, let receipt)? = outcome.first else { Issue.record("not sent: \(outcome)"); return }
+            #expect(sentName == name)
+            let filed = try FileManager.default.contentsOfDirectory(atPath: state.sent)
+            #expect(filed.contains(name) && filed.contains { $0.hasSuffix(".receipt.json") })
+            #expect(try FileManager.default.contentsOfDirectory(atPath: state.outbox).isEmpty)
+            #expect(receipt.receipt.rowsLoaded == envelope.manifest.rows)
+            #expect(try await hub.visibleRows("police_da_incidents") == envelope.manifest.rows)
+            try await transport.shutdown()
+        }
+    }
+
+    /// An agent that crashed after the hub loaded its envelope, but before filing the receipt, sends
+    /// it again: the hub answers with the original receipt and loads nothing twice.
+    @Test func duplicatePushGetsTheOriginalReceipt() async throws {
+        try await TestHub.with { hub in
+            let envelope = try await hub.envelope(rows: 90)
+            let direct = try await hub.upload(envelope)
+            #expect(direct.status == 200, "\(direct.text)")
+            let original = try SignedUploadReceipt(json: try #require(try direct.json()["receipt"]))
+
+            let state = try AgentState.fresh()
+            _ = try state.enqueue(envelope.path)
+            let transport = try HTTPHubTransport(baseURL: hub.baseURL)
+            let sender = OutboxSender(client: try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey),
+                                      state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
+            let outcome = await sender.sendWaiting()
+            guard case .sent(_, let receipt)? = outcome.first else { Issue.record("not sent: \(outcome)"); return }
+            #expect(receipt == original)
+            #expect(try await hub.visibleRows("police_da_incidents") == envelope.manifest.rows)
+            try await transport.shutdown()
+        }
+    }
+
+    /// With the hub unreachable the envelope stays in the outbox (exit code 3); once the hub is
+    /// there, the next run sends it.
+    @Test func hubDownThenUp() async throws {
+        try await TestHub.with { hub in
+            let envelope = try await hub.envelope(rows: 40)
+            let state = try AgentState.fresh()
+            let name = try state.enqueue(envelope.path)
+            let nowhere = try HTTPHubTransport(baseURL: "http://127.0.0.1:9")
+            let down = OutboxSender(client: try HubClient(transport: nowhere, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey),
+                                    state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
+            let waiting = await down.sendWaiting()
+            #expect(waiting.first?.exitCode == .hubUnreachable)
+            #expect(FileManager.default.fileExists(atPath: "\(state.outbox)/\(name)"))
+            try await nowhere.shutdown()
+
+            let transport = try HTTPHubTransport(baseURL: hub.baseURL)
+            let up = OutboxSender(client: try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey),
+                                  state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
+            let sent = await up.sendWaiting()
+            guard case .sent? = sent.first else { Issue.record("not sent: \(sent)"); return }
+            try await transport.shutdown()
+        }
+    }
+
+    /// An upload cut off part-way (the hub holds a prefix and a first piece) is continued from the
+    /// hub's offset by the next run, not started again.
+    @Test func interruptedUploadResumesFromTheHubsOffset() async throws {
+        try await TestHub.with { hub in
+            let envelope = try await hub.envelope(rows: 200)
+            let bytes = try envelope.bytes()
+            let start = try await hub.signed(.post, "/v1/uploads", body: envelope.prefix(of: bytes), headers: [("Upload-Length", String(bytes.count))])
+            let id = try start.json().string("upload_id")
+            let offset = try start.json().integer("offset")
+            #expect(try await hub.signed(.patch, "/v1/uploads/\(id)", body: Array(bytes[offset..<(offset + 4096)]),
+                                         headers: [("Upload-Offset", String(offset))]).status == 204)
+
+            let state = try AgentState.fresh()
+            let name = try state.enqueue(envelope.path)
+            try state.recordUpload(id: id, for: try EnvelopeFile(path: "\(state.outbox)/\(name)"))
+            let transport = try HTTPHubTransport(baseURL: hub.baseURL)
+            let sender = OutboxSender(client: try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey),
+                                      state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
+            let outcome = await sender.sendWaiting()
+            guard case .sent(_, let receipt)? = outcome.first else { Issue.record("not sent: \(outcome)"); return }
+            #expect(receipt.receipt.uploadID == id)
+            let uploads = try await hub.store.uploads(limit: 10)
+            #expect(uploads.count == 1)
+            try await transport.shutdown()
+        }
+    }
+}
+
+extension AgentState {
+    /// A prepared state directory of its own.
+    static func fresh() throws -> AgentState {
+        let state = AgentState(root: try temporaryDirectory() + "/agent")
+        try state.prepare()
+        return state
+    }
+
+    /// Puts a copy of an envelope in the outbox, as sealing does; returns its name there.
+    func enqueue(_ path: String) throws -> String {
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        try FileManager.default.copyItem(atPath: path, toPath: "\(outbox)/\(name)")
+        return name
+    }
+}
