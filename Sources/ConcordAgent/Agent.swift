@@ -247,8 +247,10 @@ public struct AgentSetup: Sendable {
             }
             guard chosen.count == dataset.agreements.count else { continue }
             do {
-                sealers[dataset.name] = try ExtractSealer(schema: schema, linkageKey: linkageKey, signingKey: signingKey,
-                                                          hubKey: configuration.hub.encryptionKey, agreements: chosen)
+                var sealer = try ExtractSealer(schema: schema, linkageKey: linkageKey, signingKey: signingKey,
+                                               hubKey: configuration.hub.encryptionKey, agreements: chosen)
+                sealer.mode = dataset.mode
+                sealers[dataset.name] = sealer
             } catch {
                 problems.append(configuration.problem("\(path).agreements", "\(error)"))
             }

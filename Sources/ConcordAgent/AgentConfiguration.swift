@@ -12,13 +12,10 @@ import Yams
 public struct AgentConfiguration: Sendable {
     public static let format = "concord-agent/1"
 
-    /// How a dataset's extracts relate to each other.
-    public enum Mode: String, Sendable, CaseIterable {
-        /// Each extract is the whole dataset: the newest file matching `extract` is sent.
-        case snapshot
-        /// Each extract holds new rows only: every matching file is sent once, oldest name first.
-        case append
-    }
+    /// How a dataset's extracts relate to each other, as the manifest tells the hub: a snapshot is
+    /// the whole dataset (the newest file matching `extract` is sent) and replaces the previous one;
+    /// an append holds new rows only (every matching file is sent once, oldest name first).
+    public typealias Mode = EnvelopeManifest.Mode
 
     /// The hub: where it is and the keys pinned for it.
     public struct Hub: Sendable {

@@ -18,6 +18,8 @@ public struct ExtractSealer: Sendable {
     public var release: ReleasePlan
     /// `zstd` or `none`.
     public var compression = "zstd"
+    /// Whether the hub replaces the agency's previous extract with this one, or adds it.
+    public var mode = EnvelopeManifest.Mode.snapshot
     public var parallelism = ProcessInfo.processInfo.activeProcessorCount
 
     public init(schema: DatasetSchema, linkageKey: LinkageKey, signingKey: PrivateKeyDocument, hubKey: PublicKeyLine, agreements: [Agreement]) throws {
@@ -53,7 +55,7 @@ public struct ExtractSealer: Sendable {
             agency: signingKey.owner, dataset: schema.dataset, schemaVersion: schema.version,
             agreements: agreements.map { "\($0.id).v\($0.version)" }, extractDate: extractDate,
             rows: summary.rowsWritten, columns: summary.columns, linkageKeyID: linkageKey.id, compression: compression,
-            payloadBytes: summary.outputBytes, payloadSHA256: summary.outputSHA256, created: UTCTimestamp.string(Date()))
+            payloadBytes: summary.outputBytes, payloadSHA256: summary.outputSHA256, created: UTCTimestamp.string(Date()), mode: mode)
         let folder = destination(summary)
         let (path, digest) = try EnvelopeFileSealer.seal(payloadPath: working, manifest: manifest, hubKey: try hubKey.encryptionKey(),
                                                          signingKey: try signingKey.signingKey(), outbox: folder)
@@ -95,10 +97,7 @@ public enum ExtractSealerError: Error, Sendable, CustomStringConvertible {
 /// Times as the envelope and receipt formats write them: `YYYY-MM-DDTHH:MM:SSZ`, UTC.
 public enum UTCTimestamp {
     public static func string(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        CivilDate.utcTimestamp(secondsSinceEpoch: Int64(date.timeIntervalSince1970.rounded(.down)))
     }
 
     /// Today's date in UTC: the extract date when none is given.

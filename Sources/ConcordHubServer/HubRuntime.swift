@@ -22,8 +22,10 @@ public enum HubRuntime {
             // Others may pass through (not list): the cluster below runs as its own user when the hub is root.
             try createDirectory(configuration.dataDirectory, mode: 0o711)
             let cluster = try EmbeddedPostgres(directory: "\(configuration.dataDirectory)/postgres", serverUser: configuration.embeddedPostgresUser)
+            // A cluster a running hub started is that hub's to stop.
+            let wasRunning = try await cluster.isRunning()
             let endpoint = try await cluster.start()
-            embedded = cluster
+            if !wasRunning { embedded = cluster }
             owner = endpoint.ownerConfiguration
             runtime = endpoint.runtimeConfiguration
         }
@@ -50,7 +52,10 @@ public enum HubRuntime {
     /// Runs `body` with a store on a client that runs for exactly as long.
     static func withClient<T: Sendable>(_ configuration: HubDatabaseConfiguration, logger: Logger,
                                         _ body: (HubStore) async throws -> T) async throws -> T {
-        let client = configuration.makeClient(logger: logger)
+        // The pool warns when a lease comes before run() has started, which is harmless here.
+        var clientLogger = logger
+        clientLogger.logLevel = max(logger.logLevel, .error)
+        let client = configuration.makeClient(logger: clientLogger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }

@@ -95,7 +95,7 @@ struct HubService: Sendable {
             receiptID: UploadReceipt.newID(), hubKeyID: keys.signingPublic.id, uploadID: upload.id.uuidString.lowercased(), agency: agency.id,
             dataset: manifest.dataset, agreements: manifest.agreements, headerDigest: upload.headerDigest.lowercaseHex,
             manifestSHA256: SHA256.hash(data: manifest.json.bytes).lowercaseHex, payloadSHA256: manifest.payloadSHA256,
-            rowsLoaded: Int(staged.rows), receivedAt: Self.timestamp(now()))
+            rowsLoaded: Int(staged.rows), receivedAt: CivilDate.utcTimestamp(secondsSinceEpoch: now()))
         let signed = try receipt.signed(with: keys.signing)
         var details = Self.details(manifest, admission)
         details["rows_loaded"] = .integer(Int(staged.rows))
@@ -124,14 +124,6 @@ struct HubService: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.bytes)))
-    }
-
-    /// `YYYY-MM-DDTHH:MM:SSZ`.
-    static func timestamp(_ seconds: Int64) -> String {
-        let days = Int(seconds / 86_400), second = Int(seconds % 86_400)
-        let date = CivilDate(daysSinceEpoch: days)!
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(date)T\(two(second / 3600)):\(two(second / 60 % 60)):\(two(second % 60))Z"
     }
 }
 

@@ -223,7 +223,10 @@ extension AgreementCommand {
                 var outcomes: [String] = []
                 for (text, agreement) in loaded {
                     let outcome = try await store.applyAgreement(yaml: text, agreement: agreement, by: hub.actor)
-                    outcomes.append("\(agreement.id).v\(agreement.version): \(outcome)")
+                    switch outcome {
+                    case .applied: outcomes.append("\(agreement.id) version \(agreement.version): applied")
+                    case .unchanged: outcomes.append("\(agreement.id) version \(agreement.version): unchanged (already applied with the same text)")
+                    }
                 }
                 return outcomes
             }

@@ -87,3 +87,15 @@ public struct CivilDate: Sendable, Hashable, Comparable, CustomStringConvertible
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
     }
 }
+
+extension CivilDate {
+    /// `YYYY-MM-DDTHH:MM:SSZ` for a time in whole seconds since the Unix epoch: how manifests and
+    /// receipts write times.
+    public static func utcTimestamp(secondsSinceEpoch seconds: Int64) -> String {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let second = Int(seconds - days * 86_400)
+        let date = CivilDate(daysSinceEpoch: Int(days))?.description ?? "0000-01-01"
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(date)T\(two(second / 3600)):\(two(second / 60 % 60)):\(two(second % 60))Z"
+    }
+}
