@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The foundation demo: check the dataset schemas, make a linkage key, synthesise four
-# agency extracts, pseudonymise each one at "the agency", and summarise what came out.
+# The whole flow on one machine: check the schemas and agreements, make a linkage key,
+# synthesise four agency extracts and pseudonymise them as each agency would, then start a hub
+# (with its embedded PostgreSQL), register the agencies, apply the agreements, and let each
+# agency's agent push its extract: sealed, uploaded, loaded, and acknowledged with a signed receipt.
 #
 # Usage: scripts/demo.sh [--people N] [--seed N]
 #   CONCORD=path   the concord binary (default .build/release/concord; `make release`)
@@ -48,17 +50,17 @@ step() {
 
 echo "Concord foundation demo: $PEOPLE people, seed $SEED, binary $CONCORD, output in $OUT/"
 
-step "1/7 schema check: Schemas/datasets/*.yaml"
+step "1/11 schema check: Schemas/datasets/*.yaml"
 shopt -s nullglob
 schemas=(Schemas/datasets/*.yaml)
 shopt -u nullglob
 ((${#schemas[@]} > 0)) || die "no schemas in Schemas/datasets/"
 "$CONCORD" schema check "${schemas[@]}"
 
-step "2/7 agreement lint: Agreements/"
+step "2/11 agreement lint: Agreements/"
 "$CONCORD" agreement lint Agreements/
 
-step "3/7 linkage key: $OUT/keys/linkage.key"
+step "3/11 linkage key: $OUT/keys/linkage.key"
 if [[ -s "$OUT/keys/linkage.key" ]]; then
     echo "reusing the existing key (delete $OUT/keys to make a new one)"
 else
@@ -67,18 +69,18 @@ else
     "$CONCORD" keys new-linkage-key --out "$OUT/keys/linkage.key"
 fi
 
-step "4/7 synthetic extracts: $OUT/extracts/"
+step "4/11 synthetic extracts: $OUT/extracts/"
 mkdir -p "$OUT/extracts"
 "$CONCORD" synth --seed "$SEED" --people "$PEOPLE" --out "$OUT/extracts"
 for d in "${DATASETS[@]}" truth; do
     [[ -f "$OUT/extracts/$d.csv" ]] || die "synth did not write $OUT/extracts/$d.csv"
 done
 
-step "5/7 pseudonymise at the agencies, keeping only what each agreement permits: $OUT/pseudonymised/"
+step "5/11 pseudonymise at the agencies, keeping only what each agreement permits: $OUT/pseudonymised/"
 mkdir -p "$OUT/pseudonymised" "$OUT/rejects"
 declare -A SUMMARY
 for d in "${DATASETS[@]}"; do
-    current_step="5/7 pseudonymise $d"
+    current_step="5/11 pseudonymise $d"
     "$CONCORD" pseudonymise \
         --schema "Schemas/datasets/$d.yaml" \
         --agreement "${AGREEMENT[$d]}" --agency "${AGENCY[$d]}" \
@@ -90,14 +92,14 @@ for d in "${DATASETS[@]}"; do
     SUMMARY[$d]=$(grep -o 'read [0-9]* rows, wrote [0-9]*, rejected [0-9]*' "$OUT/pseudonymise-$d.log")
 done
 
-step "6/7 the hub's check: no column, pseudonym or value finer than each agreement allows"
+step "6/11 the hub's check: no column, pseudonym or value finer than each agreement allows"
 for d in "${DATASETS[@]}"; do
-    current_step="6/7 check $d"
+    current_step="6/11 check $d"
     "$CONCORD" hub check-extract --schema "Schemas/datasets/$d.yaml" --in "$OUT/pseudonymised/$d.csv" \
         --agreement "${AGREEMENT[$d]}" --agency "${AGENCY[$d]}"
 done
 
-step "7/7 summary"
+step "7/11 summary of what leaves each agency"
 printf '%-22s %-28s %8s %8s %8s %8s\n' dataset agreement "rows in" "out" rejected columns
 for d in "${DATASETS[@]}"; do
     read -r _ rows_in _ _ rows_out _ rejected <<< "${SUMMARY[$d]//,/}"
@@ -113,12 +115,109 @@ echo
 echo "First 3 lines of $OUT/pseudonymised/$sample.csv (what leaves it under ${AGREEMENT[$sample]}: match keys and permitted fields, generalised):"
 head -n 3 "$OUT/pseudonymised/$sample.csv" | cut -c1-160
 
+HUB="$OUT/hub"
+hub_pid=""
+stop_hub() {
+    if [[ -n "$hub_pid" ]] && kill -0 "$hub_pid" 2>/dev/null; then
+        kill -TERM "$hub_pid" 2>/dev/null || true
+        wait "$hub_pid" 2>/dev/null || true
+    fi
+    hub_pid=""
+}
+trap stop_hub EXIT
+
+step "8/11 the hub: keys, configuration, and concord hub serve on an embedded PostgreSQL"
+if [[ -d "$HUB/data/postgres/cluster" ]]; then
+    # A hub left running by an interrupted demo: stop its cluster before starting afresh.
+    pg_ctl_bin=/usr/lib/postgresql/15/bin/pg_ctl
+    if ((EUID == 0)); then runuser -u concord-pg -- "$pg_ctl_bin" -D "$HUB/data/postgres/cluster" -m fast stop >/dev/null 2>&1 || true
+    else "$pg_ctl_bin" -D "$HUB/data/postgres/cluster" -m fast stop >/dev/null 2>&1 || true; fi
+fi
+# The hub and the agencies' keys and state start afresh each run; the linkage key and extracts are reused.
+rm -rf "$HUB" "$OUT/agencies"
+mkdir -p "$HUB"
+"$CONCORD" keys new-hub --out "$HUB/keys" > /dev/null
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+hub_abs="$(cd "$HUB" && pwd)"
+cat > "$HUB/hub.yaml" <<YAML
+format: concord-hub/1
+listen: {host: 127.0.0.1, port: $port}
+data_dir: data
+keys: {encryption: keys/hub-encryption.key, signing: keys/hub-signing.key}
+schemas_dir: $(pwd)/Schemas/datasets
+YAML
+"$CONCORD" hub serve --config "$HUB/hub.yaml" > "$HUB/serve.log" 2>&1 &
+hub_pid=$!
+for _ in $(seq 1 120); do
+    curl -sf "http://127.0.0.1:$port/readyz" > /dev/null 2>&1 && break
+    kill -0 "$hub_pid" 2>/dev/null || { cat "$HUB/serve.log" >&2; die "the hub stopped"; }
+    sleep 0.5
+done
+curl -sf "http://127.0.0.1:$port/readyz" > /dev/null || { cat "$HUB/serve.log" >&2; die "the hub did not become ready"; }
+echo "hub ready on http://127.0.0.1:$port (log: $HUB/serve.log)"
+
+step "9/11 register the agencies and an IG officer; apply the agreements"
+for d in "${DATASETS[@]}"; do
+    agency="${AGENCY[$d]}"
+    "$CONCORD" keys new-agency --id "$agency" --out "$OUT/agencies/$agency/keys" > /dev/null
+    "$CONCORD" hub agency add --config "$HUB/hub.yaml" --as demo --id "$agency" --name "$agency" \
+        --public-key "$(cat "$OUT/agencies/$agency/keys/$agency.agency-signing.pub")"
+done
+"$CONCORD" agreement apply --config "$HUB/hub.yaml" --as demo Agreements/*.yaml
+token=$("$CONCORD" hub user add --config "$HUB/hub.yaml" --as demo --id ig.officer --role ig-officer 2> /dev/null)
+
+step "10/11 each agency's agent pushes its extract: validate, minimise, pseudonymise, seal, upload, verify the receipt"
+for d in "${DATASETS[@]}"; do
+    agency="${AGENCY[$d]}"
+    current_step="10/11 push $d from $agency"
+    dir="$OUT/agencies/$agency"
+    cat > "$dir/agent.yaml" <<YAML
+format: concord-agent/1
+agency: $agency
+hub:
+  url: http://127.0.0.1:$port
+  encryption_key: "$(cat "$HUB/keys/hub-encryption.pub")"
+  receipt_key: "$(cat "$HUB/keys/hub-signing.pub")"
+signing_key: keys/$agency.agency-signing.key
+linkage_key: $(pwd)/$OUT/keys/linkage.key
+state_dir: state
+agreements_dir: $(pwd)/Agreements
+schemas_dir: $(pwd)/Schemas/datasets
+datasets:
+  $d:
+    schema: $(pwd)/Schemas/datasets/$d.yaml
+    extract: $(pwd)/$OUT/extracts/$d.csv
+    mode: snapshot
+    agreements: [${AGREEMENT[$d]}]
+YAML
+    "$CONCORD" agent push --config "$dir/agent.yaml"
+done
+"$CONCORD" agent status --config "$OUT/agencies/${AGENCY[police_da_incidents]}/agent.yaml"
+
+step "11/11 what the hub holds, as the IG officer sees it"
+curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/uploads" > "$HUB/uploads.json"
+curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/audit?limit=1000" > "$HUB/audit.json"
+python3 - "$HUB/uploads.json" "$HUB/audit.json" <<'PY'
+import collections, json, sys
+uploads = json.load(open(sys.argv[1]))["uploads"]
+print(f"{'agency':28} {'dataset':22} {'state':9} {'rows':>7}  receipt")
+for u in sorted(uploads, key=lambda u: u["dataset"]):
+    r = u.get("receipt", {}).get("receipt", {})
+    print(f"{u['agency']:28} {u['dataset']:22} {u['state']:9} {r.get('rows_loaded', 0):>7}  {r.get('receipt_id', '-')}")
+entries = json.load(open(sys.argv[2]))["entries"]
+actions = collections.Counter(e["action"] for e in entries)
+print(f"audit log: {len(entries)} entries, hash-chained (" + ", ".join(f"{a} {n}" for a, n in sorted(actions.items())) + ")")
+PY
+stop_hub
+
 echo
 echo "Files:"
 echo "  linkage key (secret, stays at the agencies): $OUT/keys/linkage.key"
 echo "  raw synthetic extracts + truth.csv:          $OUT/extracts/"
 echo "  pseudonymised extracts (what the hub sees):  $OUT/pseudonymised/"
 echo "  rejected rows (line, field, reason):         $OUT/rejects/"
+echo "  each agency's keys, agent config and state:  $OUT/agencies/"
+echo "  the hub's keys, config, log and data:        $HUB/"
 current_step="done"
 echo
 echo "demo: ok"

@@ -8,6 +8,7 @@
 #   libzstd-dev   zstd, which compresses envelope payloads (CZstd)
 #   python3       helper one-liners in scripts (free ports, CSV counts)
 #   python3-yaml  the Python implementation of the pseudonym spec (cross-checked by the tests)
+#   curl          the demo asks the hub what it holds
 #   python3-cryptography  the Python opener of the envelope test vector (cross-checked by the tests)
 #   time          GNU /usr/bin/time, for benchmarks
 #   make          the Makefile itself (not guaranteed on a fresh machine)
@@ -19,7 +20,7 @@
 # to create that cluster. Existing clusters are never touched.
 set -euo pipefail
 
-PACKAGES=(postgresql libssl-dev libpq-dev libzstd-dev python3 python3-yaml python3-cryptography time make)
+PACKAGES=(postgresql libssl-dev libpq-dev libzstd-dev python3 python3-yaml python3-cryptography time make curl)
 PG_MAJOR=15
 DROPIN_DIR=/etc/postgresql-common/createcluster.d
 DROPIN="$DROPIN_DIR/zz-concord-install-deps.conf"
