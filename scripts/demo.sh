@@ -116,45 +116,14 @@ echo "First 3 lines of $OUT/pseudonymised/$sample.csv (what leaves it under ${AG
 head -n 3 "$OUT/pseudonymised/$sample.csv" | cut -c1-160
 
 HUB="$OUT/hub"
-hub_pid=""
-stop_hub() {
-    if [[ -n "$hub_pid" ]] && kill -0 "$hub_pid" 2>/dev/null; then
-        kill -TERM "$hub_pid" 2>/dev/null || true
-        wait "$hub_pid" 2>/dev/null || true
-    fi
-    hub_pid=""
-}
-trap stop_hub EXIT
+source scripts/lib-hub.sh
+trap hub_stop EXIT
 
 step "8/11 the hub: keys, configuration, and concord hub serve on an embedded PostgreSQL"
-if [[ -d "$HUB/data/postgres/cluster" ]]; then
-    # A hub left running by an interrupted demo: stop its cluster before starting afresh.
-    pg_ctl_bin=/usr/lib/postgresql/15/bin/pg_ctl
-    if ((EUID == 0)); then runuser -u concord-pg -- "$pg_ctl_bin" -D "$HUB/data/postgres/cluster" -m fast stop >/dev/null 2>&1 || true
-    else "$pg_ctl_bin" -D "$HUB/data/postgres/cluster" -m fast stop >/dev/null 2>&1 || true; fi
-fi
 # The hub and the agencies' keys and state start afresh each run; the linkage key and extracts are reused.
-rm -rf "$HUB" "$OUT/agencies"
-mkdir -p "$HUB"
-"$CONCORD" keys new-hub --out "$HUB/keys" > /dev/null
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-hub_abs="$(cd "$HUB" && pwd)"
-cat > "$HUB/hub.yaml" <<YAML
-format: concord-hub/1
-listen: {host: 127.0.0.1, port: $port}
-data_dir: data
-keys: {encryption: keys/hub-encryption.key, signing: keys/hub-signing.key}
-schemas_dir: $(pwd)/Schemas/datasets
-YAML
-"$CONCORD" hub serve --config "$HUB/hub.yaml" > "$HUB/serve.log" 2>&1 &
-hub_pid=$!
-for _ in $(seq 1 120); do
-    curl -sf "http://127.0.0.1:$port/readyz" > /dev/null 2>&1 && break
-    kill -0 "$hub_pid" 2>/dev/null || { cat "$HUB/serve.log" >&2; die "the hub stopped"; }
-    sleep 0.5
-done
-curl -sf "http://127.0.0.1:$port/readyz" > /dev/null || { cat "$HUB/serve.log" >&2; die "the hub did not become ready"; }
-echo "hub ready on http://127.0.0.1:$port (log: $HUB/serve.log)"
+rm -rf "$OUT/agencies"
+hub_start "$HUB" || die "the hub did not start"
+echo "hub ready on $HUB_URL (log: $HUB/serve.log)"
 
 step "9/11 register the agencies and an IG officer; apply the agreements"
 for d in "${DATASETS[@]}"; do
@@ -171,32 +140,14 @@ for d in "${DATASETS[@]}"; do
     agency="${AGENCY[$d]}"
     current_step="10/11 push $d from $agency"
     dir="$OUT/agencies/$agency"
-    cat > "$dir/agent.yaml" <<YAML
-format: concord-agent/1
-agency: $agency
-hub:
-  url: http://127.0.0.1:$port
-  encryption_key: "$(cat "$HUB/keys/hub-encryption.pub")"
-  receipt_key: "$(cat "$HUB/keys/hub-signing.pub")"
-signing_key: keys/$agency.agency-signing.key
-linkage_key: $(pwd)/$OUT/keys/linkage.key
-state_dir: state
-agreements_dir: $(pwd)/Agreements
-schemas_dir: $(pwd)/Schemas/datasets
-datasets:
-  $d:
-    schema: $(pwd)/Schemas/datasets/$d.yaml
-    extract: $(pwd)/$OUT/extracts/$d.csv
-    mode: snapshot
-    agreements: [${AGREEMENT[$d]}]
-YAML
+    agent_config "$dir/agent.yaml" "$agency" "$d" "$(pwd)/$OUT/extracts/$d.csv" "${AGREEMENT[$d]}" "$(pwd)/$OUT/keys/linkage.key"
     "$CONCORD" agent push --config "$dir/agent.yaml"
 done
 "$CONCORD" agent status --config "$OUT/agencies/${AGENCY[police_da_incidents]}/agent.yaml"
 
 step "11/11 what the hub holds, as the IG officer sees it"
-curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/uploads" > "$HUB/uploads.json"
-curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/audit?limit=1000" > "$HUB/audit.json"
+curl -sf -H "Authorization: Bearer $token" "$HUB_URL/v1/uploads" > "$HUB/uploads.json"
+curl -sf -H "Authorization: Bearer $token" "$HUB_URL/v1/audit?limit=1000" > "$HUB/audit.json"
 python3 - "$HUB/uploads.json" "$HUB/audit.json" <<'PY'
 import collections, json, sys
 uploads = json.load(open(sys.argv[1]))["uploads"]
@@ -208,7 +159,7 @@ entries = json.load(open(sys.argv[2]))["entries"]
 actions = collections.Counter(e["action"] for e in entries)
 print(f"audit log: {len(entries)} entries, hash-chained (" + ", ".join(f"{a} {n}" for a, n in sorted(actions.items())) + ")")
 PY
-stop_hub
+hub_stop
 
 echo
 echo "Files:"

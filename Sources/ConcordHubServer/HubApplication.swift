@@ -22,7 +22,7 @@ public enum HubApplication {
     ) throws -> some ApplicationProtocol {
         let service = HubService(store: store, keys: keys, catalogue: catalogue,
                                  spool: try UploadSpool(directory: "\(configuration.dataDirectory)/uploads"),
-                                 limits: configuration.limits, metrics: HubMetrics(), now: now)
+                                 limits: configuration.limits, metrics: HubMetrics(), logger: logger, now: now)
         let router = Router(context: HubRequestContext.self)
         let authenticator = Authenticator(store: store, now: now)
         let gate = RequestGate(limit: configuration.limits.maxConcurrentRequests)

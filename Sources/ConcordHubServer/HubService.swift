@@ -6,6 +6,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 
 /// The hub's keys: HPKE to open envelopes, Ed25519 to sign receipts.
 public struct HubKeys: Sendable {
@@ -46,6 +47,7 @@ struct HubService: Sendable {
     let limits: HubConfiguration.Limits
     let locks = UploadLocks()
     let metrics: HubMetrics
+    let logger: Logger
     /// Seconds since the Unix epoch.
     let now: @Sendable () -> Int64
 
@@ -67,6 +69,7 @@ struct HubService: Sendable {
     /// Opens, checks and loads a fully received upload, then publishes it with a signed receipt, or
     /// refuses it with every reason. Either way the outcome is stored and audited with it.
     func ingest(_ upload: UploadRecord, agency: AgencyRecord) async throws -> UploadRecord {
+        let started = ContinuousClock.now
         let manifest = try EnvelopeManifest(canonical: Array(upload.manifest.utf8))
         let admission = try await admit(manifest, agency: agency.id)
         guard admission.isAdmitted, let schema = admission.schema, let release = admission.release else {
@@ -107,6 +110,9 @@ struct HubService: Sendable {
         spool.remove(headerDigest: upload.headerDigest)
         metrics.uploadFinished(outcome: "accepted")
         metrics.rowsLoaded(Int(staged.rows), dataset: manifest.dataset)
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        logger.info("upload \(upload.id.uuidString.lowercased()) from \(agency.id): \(staged.rows) rows of \(manifest.dataset) opened, checked, staged and published in \(seconds) s")
         return try await store.upload(id: upload.id) ?? upload
     }
 
