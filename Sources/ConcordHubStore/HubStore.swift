@@ -1,1 +1,266 @@
-// The hub's PostgreSQL store.
+import ConcordCore
+import Logging
+import PostgresNIO
+
+/// The hub's PostgreSQL store: migrations, registry, uploads, dataset tables and the audit log,
+/// all through one `PostgresClient`. Every value goes to the database as a bound parameter.
+///
+/// The client must be running (`client.run()` in a task group, see
+/// `HubDatabaseConfiguration.makeClient(logger:)`) while the store is used. Errors are
+/// `HubStoreError`s.
+public struct HubStore: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    // MARK: Migrations
+
+    /// Applies every migration the database lacks, in order, each in its own transaction, under a
+    /// session advisory lock so that hubs starting together apply each exactly once. Refuses a
+    /// database migrated by a newer hub, or one whose applied migrations differ from this hub's
+    /// files. Run it as the database owner (the embedded cluster's superuser), before serving.
+    public func migrate() async throws {
+        try await withMigrationLock { connection in
+            try await connection.query("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version integer PRIMARY KEY,
+                    name text NOT NULL,
+                    sha256 bytea NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now())
+                """, logger: logger)
+            let applied = try await appliedMigrations(connection)
+            for migration in Migration.all where migration.version > applied {
+                try await connection.query("BEGIN", logger: logger)
+                do {
+                    for statement in migration.statements {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await connection.query("""
+                        INSERT INTO schema_migrations (version, name, sha256)
+                        VALUES (\(migration.version), \(migration.name), \(ByteBuffer(bytes: migration.sha256)))
+                        """, logger: logger)
+                    try await connection.query("COMMIT", logger: logger)
+                } catch {
+                    await rollback(connection)
+                    throw error
+                }
+                logger.info("applied database migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+            }
+        }
+    }
+
+    /// Whether the hub can serve: the database answers and is at this hub's migration version
+    /// (for `/readyz`). Throws the reason when not.
+    public func readiness() async throws {
+        try await HubStoreError.translating {
+            try await client.withConnection { connection in
+                let exists = try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
+                    .collect().first?.decode(Bool.self) ?? false
+                var version = 0
+                if exists { version = try await appliedMigrations(connection) }
+                guard version == Migration.latest else {
+                    throw HubStoreError.migrationsPending(databaseVersion: version, knownVersion: Migration.latest)
+                }
+            }
+        }
+    }
+
+    /// The highest applied version, after checking every applied migration against this hub's.
+    private func appliedMigrations(_ connection: PostgresConnection) async throws -> Int {
+        let known = Dictionary(uniqueKeysWithValues: Migration.all.map { ($0.version, $0) })
+        var highest = 0
+        for try await (version, name, sha256) in try await connection.query(
+            "SELECT version, name, sha256 FROM schema_migrations ORDER BY version", logger: logger
+        ).decode((Int, String, ByteBuffer).self) {
+            guard let migration = known[version] else {
+                throw HubStoreError.databaseNewerThanHub(databaseVersion: version, knownVersion: Migration.latest)
+            }
+            guard Array(buffer: sha256) == migration.sha256 else { throw HubStoreError.migrationChanged(version: version, name: name) }
+            highest = version
+        }
+        return highest
+    }
+
+    /// Runs `body` on one connection holding the migrations advisory lock (session-level: it
+    /// spans the several transactions of a migration run), releasing it whatever happens.
+    func withMigrationLock<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await HubStoreError.translating {
+            try await client.withConnection { connection in
+                try await connection.query(
+                    "SELECT pg_advisory_lock(\(AdvisoryLock.keyClass), \(AdvisoryLock.migrations))", logger: logger)
+                do {
+                    let value = try await body(connection)
+                    try await connection.query(
+                        "SELECT pg_advisory_unlock(\(AdvisoryLock.keyClass), \(AdvisoryLock.migrations))", logger: logger)
+                    return value
+                } catch {
+                    // Session locks outlive transactions: release it even when a statement failed
+                    // (after ending the failed transaction, if any, so the unlock can run).
+                    await rollback(connection)
+                    _ = try? await connection.query(
+                        "SELECT pg_advisory_unlock(\(AdvisoryLock.keyClass), \(AdvisoryLock.migrations))", logger: logger)
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Ends a failed transaction. Its own failure (a broken connection, which the pool then
+    /// drops) would only hide the error being thrown, so it is ignored.
+    private func rollback(_ connection: PostgresConnection) async {
+        _ = try? await connection.query("ROLLBACK", logger: logger)
+    }
+
+    // MARK: Transactions and the audit log
+
+    /// Runs `body` in one database transaction: BEGIN, then COMMIT when it returns, ROLLBACK when
+    /// it throws (and the error is rethrown). Write an audit entry for the change with
+    /// `transaction.audit(_:)` inside `body`, so neither exists without the other.
+    public func withTransaction<T: Sendable>(_ body: (HubTransaction) async throws -> T) async throws -> T {
+        try await HubStoreError.translating {
+            try await client.withConnection { connection in
+                let transaction = HubTransaction(connection: connection, logger: logger)
+                try await connection.query("BEGIN", logger: logger)
+                do {
+                    let value = try await body(transaction)
+                    try await connection.query("COMMIT", logger: logger)
+                    return value
+                } catch {
+                    await rollback(connection)
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Appends one entry in a transaction of its own: for events that change nothing else (a
+    /// refused request, a decision, a read).
+    @discardableResult
+    public func audit(_ entry: AuditEntry) async throws -> AuditRecord {
+        try await withTransaction { try await $0.audit(entry) }
+    }
+
+    /// Checks the whole chain in order, streaming it (memory does not grow with the log): each
+    /// `seq` follows the last, each `prev_hash` is the last entry's `hash`, each `hash` is
+    /// `SHA-256(prev_hash ‖ content)`, and each `content` is canonical JSON agreeing with the
+    /// entry's columns. Stops at the first entry that does not.
+    public func verifyAuditChain() async throws -> AuditVerification {
+        try await HubStoreError.translating {
+            try await client.withConnection { connection in
+                var verification = AuditVerification(entriesChecked: 0, lastGoodHash: AuditChain.genesis, firstBroken: nil)
+                var expectedSeq: Int64 = 1
+                let rows = try await connection.query("\(unescaped: AuditRecord.selectSQL) ORDER BY seq", logger: logger)
+                for try await row in rows {
+                    let record = try AuditRecord(row: row)
+                    verification.entriesChecked += 1
+                    if let reason = record.problem(expectedSeq: expectedSeq, previousHash: verification.lastGoodHash) {
+                        verification.firstBroken = (record.seq, reason)
+                        break
+                    }
+                    verification.lastGoodHash = record.hash
+                    expectedSeq = record.seq + 1
+                }
+                return verification
+            }
+        }
+    }
+
+    /// Entries with `seq` greater than `after`, in order, at most `limit` (for readers paging
+    /// through the log: pass the last `seq` seen).
+    public func auditEntries(after: Int64 = 0, limit: Int = 1000) async throws -> [AuditRecord] {
+        try await HubStoreError.translating {
+            let rows = try await client.query(
+                "\(unescaped: AuditRecord.selectSQL) WHERE seq > \(after) ORDER BY seq LIMIT \(max(0, limit))", logger: logger)
+            var records: [AuditRecord] = []
+            for try await row in rows { records.append(try AuditRecord(row: row)) }
+            return records
+        }
+    }
+}
+
+/// One open database transaction of the store, handed to `HubStore.withTransaction`'s body.
+/// Use it only inside that body.
+public struct HubTransaction: Sendable {
+    /// The connection, inside BEGIN … COMMIT. Run statements with bound values only.
+    public let connection: PostgresConnection
+    let logger: Logger
+
+    /// Runs one statement in the transaction.
+    @discardableResult
+    public func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
+        try await connection.query(query, logger: logger)
+    }
+
+    /// Appends an audit entry in this transaction: the one way entries are written. Appends are
+    /// serialised by a transaction-level advisory lock (held until this transaction ends), so
+    /// every entry's `prev_hash` is the entry committed just before it.
+    @discardableResult
+    public func audit(_ entry: AuditEntry) async throws -> AuditRecord {
+        try await query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.keyClass), \(AdvisoryLock.audit))")
+        var seq: Int64 = 1
+        var previous = AuditChain.genesis
+        for try await (lastSeq, lastHash) in try await query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .decode((Int64, ByteBuffer).self) {
+            seq = lastSeq + 1
+            previous = Array(buffer: lastHash)
+        }
+        let at = AuditTime.now()
+        let content = AuditChain.content(seq: seq, at: at, entry: entry).bytes
+        let hash = AuditChain.hash(previous: previous, content: content)
+        let contentText = String(decoding: content, as: UTF8.self)
+        try await query("""
+            INSERT INTO audit_log (seq, at, actor, action, subject, outcome, content, prev_hash, hash)
+            VALUES (\(seq), \(at)::timestamptz, \(entry.actor.description), \(entry.action), \(entry.subject), \(entry.outcome),
+                    \(contentText), \(ByteBuffer(bytes: previous)), \(ByteBuffer(bytes: hash)))
+            """)
+        return AuditRecord(seq: seq, at: at, entry: entry, content: contentText, prevHash: previous, hash: hash)
+    }
+}
+
+extension AuditRecord {
+    /// The columns `init(row:)` reads. `at` is read back from `content`, which is what was hashed;
+    /// the timestamptz column is checked against it as text in UTC.
+    static let selectSQL = "SELECT seq, \(SQLTime.rfc3339("at")), actor, action, subject, outcome, content, prev_hash, hash FROM audit_log"
+
+    init(row: PostgresRow) throws {
+        let (seq, at, actor, action, subject, outcome, content, prevHash, hash) =
+            try row.decode((Int64, String, String, String, String, String, String, ByteBuffer, ByteBuffer).self)
+        // An actor column that does not parse is kept visible as an operator name rather than
+        // failing a reader; verification reports it through the content check.
+        let parsedActor = AuditActor(actor) ?? .operator(actor)
+        let details: CanonicalJSON
+        if case .object(let members)? = try? CanonicalJSON(canonical: Array(content.utf8)), let value = members["details"] {
+            details = value
+        } else {
+            details = .object([:])
+        }
+        self.init(seq: seq, at: at, entry: AuditEntry(actor: parsedActor, action: action, subject: subject, outcome: outcome, details: details),
+                  content: content, prevHash: Array(buffer: prevHash), hash: Array(buffer: hash))
+    }
+
+    /// Why this entry breaks the chain, or `nil`.
+    func problem(expectedSeq: Int64, previousHash: [UInt8]) -> String? {
+        guard seq == expectedSeq else { return "sequence number \(seq) where \(expectedSeq) was expected (an entry is missing)" }
+        guard prevHash == previousHash else { return "prev_hash is not the previous entry's hash" }
+        let bytes = Array(content.utf8)
+        guard AuditChain.hash(previous: prevHash, content: bytes) == hash else { return "hash does not match the entry's content" }
+        guard case .object(let members)? = try? CanonicalJSON(canonical: bytes) else { return "content is not canonical JSON" }
+        let expected = AuditChain.content(seq: seq, at: at, entry: entry)
+        guard case .object(let columns) = expected, members == columns else {
+            return "the entry's columns (seq, at, actor, action, subject or outcome) differ from its hashed content"
+        }
+        return nil
+    }
+}
+
+/// Timestamps read back as text in the audit log's form.
+enum SQLTime {
+    /// The SQL expression giving `column` (a timestamptz) as RFC 3339 UTC with microseconds.
+    static func rfc3339(_ column: String) -> String {
+        #"to_char(\#(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"#
+    }
+}

@@ -1,0 +1,259 @@
+import ConcordCore
+import Crypto
+import Foundation
+import PostgresNIO
+
+/// A registered agency.
+public struct AgencyRecord: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    /// Its Ed25519 request- and envelope-signing key.
+    public var publicKey: PublicKeyLine
+    public var keyID: String
+    public var enabled: Bool
+}
+
+/// What a user may do.
+public enum UserRole: String, Sendable, Hashable, CaseIterable {
+    case analyst
+    case igOfficer = "ig-officer"
+    case admin
+}
+
+/// A person with an API token.
+public struct UserRecord: Sendable, Hashable {
+    public var id: String
+    public var role: UserRole
+    public var enabled: Bool
+}
+
+/// One applied version of an agreement, with the YAML exactly as applied (load it with
+/// `AgreementLoader` to use it).
+public struct StoredAgreement: Sendable, Hashable {
+    public var id: String
+    public var version: Int
+    /// SHA-256 of the YAML's UTF-8 bytes.
+    public var sha256: [UInt8]
+    public var document: String
+    /// RFC 3339 UTC.
+    public var appliedAt: String
+    public var appliedBy: String
+}
+
+/// What `applyAgreement` did.
+public enum AgreementApplyOutcome: Sendable, Hashable {
+    /// Stored as a new version (and audited).
+    case applied(version: Int)
+    /// This id and version was already stored with the same bytes: nothing changed.
+    case unchanged
+}
+
+/// API tokens for people: `cct_` and 43 base64url characters (32 random bytes). Only their
+/// SHA-256 is stored, so a database copy does not give anyone a working token.
+public enum APIToken {
+    public static let prefix = "cct_"
+
+    /// A new token, from the system's cryptographic random generator.
+    public static func generate() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return prefix + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// What the database keeps of a token.
+    public static func digest(_ token: String) -> [UInt8] {
+        Array(SHA256.hash(data: Array(token.utf8)))
+    }
+}
+
+extension HubStore {
+    // MARK: Agencies
+
+    /// Registers an agency with its signing key (kind `agency-signing`, owner = `id`). Audited as
+    /// `agency.add`. Throws `agencyExists` if the id is taken.
+    @discardableResult
+    public func addAgency(id: String, name: String, publicKey: PublicKeyLine, by actor: AuditActor) async throws -> AgencyRecord {
+        guard publicKey.kind == .agencySigning else {
+            throw HubStoreError.invalidAgencyKey(agency: id, reason: "it is a \(publicKey.kind.rawValue) key, not agency-signing")
+        }
+        guard publicKey.owner == id else {
+            throw HubStoreError.invalidAgencyKey(agency: id, reason: "it belongs to \(publicKey.owner)")
+        }
+        let record = AgencyRecord(id: id, name: name, publicKey: publicKey, keyID: publicKey.id, enabled: true)
+        return try await withTransaction { transaction in
+            let inserted = try await transaction.query("""
+                INSERT INTO agencies (id, name, public_key, key_id) VALUES (\(id), \(name), \(publicKey.description), \(record.keyID))
+                ON CONFLICT (id) DO NOTHING RETURNING id
+                """).collect()
+            guard !inserted.isEmpty else { throw HubStoreError.agencyExists(id) }
+            try await transaction.audit(AuditEntry(actor: actor, action: "agency.add", subject: id, details: .object([
+                "name": .string(name), "public_key": .string(publicKey.description), "key_id": .string(record.keyID),
+            ])))
+            return record
+        }
+    }
+
+    /// Enables or disables an agency (a disabled agency's requests are refused). Audited as
+    /// `agency.enable` or `agency.disable`.
+    @discardableResult
+    public func setAgency(id: String, enabled: Bool, by actor: AuditActor) async throws -> AgencyRecord {
+        try await withTransaction { transaction in
+            let rows = try await transaction.query("""
+                UPDATE agencies SET enabled = \(enabled), disabled_at = CASE WHEN \(enabled) THEN NULL ELSE coalesce(disabled_at, now()) END
+                WHERE id = \(id) RETURNING \(unescaped: AgencyRecord.columns)
+                """).collect()
+            guard let row = rows.first else { throw HubStoreError.unknownAgency(id) }
+            try await transaction.audit(AuditEntry(actor: actor, action: enabled ? "agency.enable" : "agency.disable", subject: id))
+            return try AgencyRecord(row: row)
+        }
+    }
+
+    /// The agency with this id, enabled or not.
+    public func agency(id: String) async throws -> AgencyRecord? {
+        try await HubStoreError.translating {
+            let rows = try await client.query("SELECT \(unescaped: AgencyRecord.columns) FROM agencies WHERE id = \(id)", logger: logger).collect()
+            return try rows.first.map(AgencyRecord.init(row:))
+        }
+    }
+
+    // MARK: Users
+
+    /// Creates a user and its API token. The token is returned this once; only its SHA-256 is
+    /// stored. Audited as `user.add` (without the token).
+    public func addUser(id: String, role: UserRole, by actor: AuditActor) async throws -> (record: UserRecord, token: String) {
+        let token = APIToken.generate()
+        let record = UserRecord(id: id, role: role, enabled: true)
+        try await withTransaction { transaction in
+            let inserted = try await transaction.query("""
+                INSERT INTO users (id, role, token_sha256) VALUES (\(id), \(role.rawValue), \(ByteBuffer(bytes: APIToken.digest(token))))
+                ON CONFLICT (id) DO NOTHING RETURNING id
+                """).collect()
+            guard !inserted.isEmpty else { throw HubStoreError.userExists(id) }
+            try await transaction.audit(AuditEntry(actor: actor, action: "user.add", subject: id, details: .object(["role": .string(role.rawValue)])))
+        }
+        return (record, token)
+    }
+
+    /// Enables or disables a user. Audited as `user.enable` or `user.disable`.
+    @discardableResult
+    public func setUser(id: String, enabled: Bool, by actor: AuditActor) async throws -> UserRecord {
+        try await withTransaction { transaction in
+            let rows = try await transaction.query("""
+                UPDATE users SET enabled = \(enabled), disabled_at = CASE WHEN \(enabled) THEN NULL ELSE coalesce(disabled_at, now()) END
+                WHERE id = \(id) RETURNING id, role, enabled
+                """).collect()
+            guard let row = rows.first else { throw HubStoreError.unknownUser(id) }
+            try await transaction.audit(AuditEntry(actor: actor, action: enabled ? "user.enable" : "user.disable", subject: id))
+            return try UserRecord(row: row)
+        }
+    }
+
+    /// The user holding this bearer token, enabled or not (check `enabled`), or `nil`. The token
+    /// is hashed and looked up by its hash, so no comparison of secrets happens here.
+    public func user(bearerToken: String) async throws -> UserRecord? {
+        try await HubStoreError.translating {
+            let rows = try await client.query(
+                "SELECT id, role, enabled FROM users WHERE token_sha256 = \(ByteBuffer(bytes: APIToken.digest(bearerToken)))", logger: logger
+            ).collect()
+            return try rows.first.map(UserRecord.init(row:))
+        }
+    }
+
+    // MARK: Agreements
+
+    /// Stores an agreement (already linted by the caller) as the YAML text applied. The same id
+    /// and version with the same bytes is a no-op (`.unchanged`, not audited); with other bytes it
+    /// is refused (`agreementVersionChanged`). Audited as `agreement.apply`.
+    public func applyAgreement(yaml: String, agreement: Agreement, by actor: AuditActor) async throws -> AgreementApplyOutcome {
+        let digest = Array(SHA256.hash(data: Array(yaml.utf8)))
+        return try await withTransaction { transaction in
+            let inserted = try await transaction.query("""
+                INSERT INTO agreements (id, version, sha256, document, applied_by)
+                VALUES (\(agreement.id), \(agreement.version), \(ByteBuffer(bytes: digest)), \(yaml), \(actor.description))
+                ON CONFLICT (id, version) DO NOTHING RETURNING id
+                """).collect()
+            guard !inserted.isEmpty else {
+                let stored = try await transaction.query(
+                    "SELECT sha256 FROM agreements WHERE id = \(agreement.id) AND version = \(agreement.version)"
+                ).collect().first?.decode(ByteBuffer.self)
+                guard let stored, Array(buffer: stored) == digest else {
+                    throw HubStoreError.agreementVersionChanged(id: agreement.id, version: agreement.version)
+                }
+                return .unchanged
+            }
+            try await transaction.audit(AuditEntry(actor: actor, action: "agreement.apply", subject: "\(agreement.id).v\(agreement.version)", details: .object([
+                "id": .string(agreement.id), "version": .integer(agreement.version), "sha256": .string(digest.lowercaseHex),
+                "status": .string(agreement.status.rawValue),
+            ])))
+            return .applied(version: agreement.version)
+        }
+    }
+
+    /// The latest version of every agreement, by id.
+    public func agreements() async throws -> [StoredAgreement] {
+        try await storedAgreements("SELECT DISTINCT ON (id) \(unescaped: StoredAgreement.columns) FROM agreements ORDER BY id, version DESC")
+    }
+
+    /// Every version of one agreement, oldest first.
+    public func agreementHistory(id: String) async throws -> [StoredAgreement] {
+        try await storedAgreements("SELECT \(unescaped: StoredAgreement.columns) FROM agreements WHERE id = \(id) ORDER BY version")
+    }
+
+    private func storedAgreements(_ query: PostgresQuery) async throws -> [StoredAgreement] {
+        try await HubStoreError.translating {
+            var result: [StoredAgreement] = []
+            for try await (id, version, sha256, document, appliedAt, appliedBy) in try await client.query(query, logger: logger)
+                .decode((String, Int, ByteBuffer, String, String, String).self) {
+                result.append(StoredAgreement(id: id, version: version, sha256: Array(buffer: sha256), document: document,
+                                              appliedAt: appliedAt, appliedBy: appliedBy))
+            }
+            return result
+        }
+    }
+
+    // MARK: Request nonces
+
+    /// Records a signed request's nonce; `false` if this agency used it before (a replay).
+    public func recordNonce(agency: String, nonce: String, at time: Date) async throws -> Bool {
+        try await HubStoreError.translating {
+            let inserted = try await client.query("""
+                INSERT INTO request_nonces (agency_id, nonce, seen_at) VALUES (\(agency), \(nonce), \(time))
+                ON CONFLICT (agency_id, nonce) DO NOTHING RETURNING 1
+                """, logger: logger).collect()
+            return !inserted.isEmpty
+        }
+    }
+
+    /// Forgets nonces seen before `cutoff` (older than the replay window, whose timestamps are
+    /// refused anyway). Returns how many were removed.
+    @discardableResult
+    public func pruneNonces(seenBefore cutoff: Date) async throws -> Int {
+        try await HubStoreError.translating {
+            try await client.query("DELETE FROM request_nonces WHERE seen_at < \(cutoff) RETURNING 1", logger: logger).collect().count
+        }
+    }
+}
+
+extension AgencyRecord {
+    static let columns = "id, name, public_key, enabled"
+
+    init(row: PostgresRow) throws {
+        let (id, name, publicKey, enabled) = try row.decode((String, String, String, Bool).self)
+        let line = try PublicKeyLine(line: publicKey)
+        self.init(id: id, name: name, publicKey: line, keyID: line.id, enabled: enabled)
+    }
+}
+
+extension UserRecord {
+    init(row: PostgresRow) throws {
+        let (id, role, enabled) = try row.decode((String, String, Bool).self)
+        // The table's CHECK allows only the three roles.
+        guard let parsed = UserRole(rawValue: role) else { throw HubStoreError.database(message: "user \(id) has unknown role \(role)", sqlState: nil) }
+        self.init(id: id, role: parsed, enabled: enabled)
+    }
+}
+
+extension StoredAgreement {
+    static let columns = "id, version, sha256, document, \(SQLTime.rfc3339("applied_at")), applied_by"
+}
