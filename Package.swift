@@ -110,7 +110,14 @@ let package = Package(
             name: "ConcordTestSupport",
             dependencies: ["ConcordHubStore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "ConcordHubStoreTests", dependencies: ["ConcordHubStore", "ConcordCore", "ConcordTestSupport"]),
+        .testTarget(
+            name: "ConcordHubStoreTests",
+            dependencies: [
+                "ConcordHubStore", "ConcordCore", "ConcordTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "ConcordHubServerTests",
             dependencies: [

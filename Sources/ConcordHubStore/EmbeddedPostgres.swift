@@ -97,6 +97,13 @@ public struct EmbeddedPostgres: Sendable {
                         runtimeUser: Self.runtimeUser, database: Self.database)
     }
 
+    /// Whether the cluster's server is running (a running hub started it, for example).
+    public func isRunning() async throws -> Bool {
+        guard FileManager.default.fileExists(atPath: clusterDirectory + "/PG_VERSION") else { return false }
+        let runAs = try await prepareUser()
+        return try await ProcessRunner.run(binDirectory + "/pg_ctl", ["-D", clusterDirectory, "status"], as: runAs).status == 0
+    }
+
     /// Stops the server (`pg_ctl stop -m fast`: open transactions roll back, then a clean shutdown).
     public func stop() async throws {
         let runAs = try await prepareUser()

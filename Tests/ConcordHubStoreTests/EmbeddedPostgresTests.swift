@@ -1,6 +1,7 @@
 @testable import ConcordHubStore
 import Foundation
 import PostgresNIO
+import ConcordTestSupport
 import Testing
 
 /// PostgreSQL 15's server binaries, which the embedded cluster needs (scripts/install-deps.sh).

@@ -2,6 +2,7 @@ import ConcordCore
 @testable import ConcordHubStore
 import Foundation
 import PostgresNIO
+import ConcordTestSupport
 import Testing
 
 @Suite(.enabled(if: databaseAvailable, "needs CONCORD_TEST_DATABASE_URL (scripts/with-test-postgres.sh)"))

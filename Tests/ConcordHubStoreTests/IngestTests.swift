@@ -2,6 +2,7 @@ import ConcordCore
 @testable import ConcordHubStore
 import Foundation
 import PostgresNIO
+import ConcordTestSupport
 import Testing
 
 /// A manifest for an envelope of `dataset` from `agency`.

@@ -2,6 +2,7 @@ import ConcordCore
 @testable import ConcordHubStore
 import Foundation
 import NIOCore
+import ConcordTestSupport
 import Testing
 
 @Suite struct DatabaseURLTests {
