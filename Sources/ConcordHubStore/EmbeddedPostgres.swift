@@ -104,9 +104,12 @@ public struct EmbeddedPostgres: Sendable {
         return try await ProcessRunner.run(binDirectory + "/pg_ctl", ["-D", clusterDirectory, "status"], as: runAs).status == 0
     }
 
-    /// Stops the server (`pg_ctl stop -m fast`: open transactions roll back, then a clean shutdown).
+    /// Stops the server (`pg_ctl stop -m fast`: open transactions roll back, then a clean
+    /// shutdown). Stopping a server that is not running does nothing.
     public func stop() async throws {
         let runAs = try await prepareUser()
+        // pg_ctl status: 3 means no server is running in this directory.
+        if try await ProcessRunner.run(binDirectory + "/pg_ctl", ["-D", clusterDirectory, "status"], as: runAs).status == 3 { return }
         let result = try await ProcessRunner.run(binDirectory + "/pg_ctl", ["-D", clusterDirectory, "-m", "fast", "-w", "-t", "60", "stop"], as: runAs)
         guard result.status == 0 else { throw HubStoreError.embeddedPostgres("pg_ctl stop failed: \(result.output)") }
     }

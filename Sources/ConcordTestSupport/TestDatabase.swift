@@ -43,7 +43,7 @@ public func withClient<T: Sendable>(_ configuration: HubDatabaseConfiguration, _
 public func withFreshDatabase<T: Sendable>(_ body: (HubDatabaseConfiguration) async throws -> T) async throws -> T {
     let server = try requireDatabase()
     let name = "concord_t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-    try await withClient(server) { client in
+    _ = try await withClient(server) { client in
         try await client.query("CREATE DATABASE \(unescaped: name)", logger: testLogger)
     }
     do {
@@ -57,7 +57,7 @@ public func withFreshDatabase<T: Sendable>(_ body: (HubDatabaseConfiguration) as
 }
 
 private func dropDatabase(_ name: String, on server: HubDatabaseConfiguration) async throws {
-    try await withClient(server) { client in
+    _ = try await withClient(server) { client in
         try await client.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)", logger: testLogger)
     }
 }

@@ -111,18 +111,20 @@ import Testing
 }
 
 @Suite struct CopyEncodingTests {
-    private func encoded(_ cell: String) -> String {
+    private func encoded(_ cells: [String]) -> String {
         var buffer = ByteBuffer()
-        Array(cell.utf8).withUnsafeBufferPointer { StagingWriter.appendCell($0, to: &buffer) }
+        Array("7\t".utf8).withUnsafeBufferPointer { prefix in
+            CSVRecordBatch(records: [cells]).forEachRecord { record in
+                StagingWriter.appendRow(prefix: prefix, cellCount: record.count, cell: { record[$0] }, to: &buffer)
+            }
+        }
         return String(buffer: buffer)
     }
 
     @Test func escapesWhatCopyTextFormatReserves() {
-        #expect(encoded("") == #"\N"#)
-        #expect(encoded("plain") == "plain")
-        #expect(encoded("a\tb\nc\rd\\e") == #"a\tb\nc\rd\\e"#)
-        #expect(encoded("\\N") == #"\\N"#)
-        #expect(encoded("é\t") == #"é\t"#)
+        #expect(encoded(["", "plain"]) == "7\t\\N\tplain\n")
+        #expect(encoded(["a\tb\nc\rd\\e"]) == "7\t" + "a\\tb\\nc\\rd\\\\e" + "\n")
+        #expect(encoded(["\\N", "é\t"]) == "7\t" + "\\\\N" + "\t" + "é\\t" + "\n")
     }
 }
 
