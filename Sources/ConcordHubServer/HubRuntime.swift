@@ -33,19 +33,36 @@ public enum HubRuntime {
             // Schema changes need the owner; requests are then served as the runtime role.
             try await withClient(owner, logger: logger) { store in
                 try await store.migrate()
-                for schema in catalogue.schemas.values.sorted(by: { $0.dataset < $1.dataset }) {
-                    try await store.ensureDatasetTable(schema: schema)
-                }
+                try await prepareDatasetTables(store, catalogue: catalogue)
             }
             let result = try await withClient(runtime, logger: logger) { store in
                 _ = try await store.recoverInterruptedStaging()
                 return try await body(store)
             }
+            // The body may have applied an agreement that coarsens a typed column.
+            try await withClient(owner, logger: logger) { try await prepareDatasetTables($0, catalogue: catalogue) }
             try await embedded?.stop()
             return result
         } catch {
             try? await embedded?.stop()
             throw error
+        }
+    }
+
+    /// A table for every dataset schema, with each column wide enough for what every applied
+    /// agreement lets its providers send (a date an agreement generalises to year-month is text).
+    public static func prepareDatasetTables(_ store: HubStore, catalogue: SchemaCatalogue) async throws {
+        let schemas = catalogue.schemas.values.sorted { $0.dataset < $1.dataset }
+        for schema in schemas { try await store.ensureDatasetTable(schema: schema) }
+        for stored in try await store.agreements() {
+            guard let agreement = try? Agreement(yaml: stored.document, file: stored.id, catalogue: catalogue) else { continue }
+            for provider in agreement.providers {
+                for permission in provider.datasets {
+                    guard let schema = catalogue.schemas[permission.dataset],
+                          let plan = try? ReleasePlan(schema: schema, agreements: [agreement], agency: provider.agency) else { continue }
+                    try await store.ensureDatasetTable(schema: schema, plan: plan)
+                }
+            }
         }
     }
 

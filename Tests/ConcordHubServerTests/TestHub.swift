@@ -37,12 +37,12 @@ struct TestHub: Sendable {
                 let store = HubStore(client: client, logger: testLogger)
                 try await store.migrate()
                 let catalogue = try DocumentFiles.loadCatalogue(repositoryRoot.appendingPathComponent("Schemas/datasets").path)
-                for schema in catalogue.schemas.values { try await store.ensureDatasetTable(schema: schema) }
                 for file in try DocumentFiles.yamlFiles(in: repositoryRoot.appendingPathComponent("Agreements").path) {
                     let text = try DocumentFiles.readText(file)
                     _ = try await store.applyAgreement(yaml: text, agreement: try Agreement(yaml: text, file: file, catalogue: catalogue),
                                                        by: .operator("tests"))
                 }
+                try await HubRuntime.prepareDatasetTables(store, catalogue: catalogue)
                 let agency = PrivateKeyDocument.generate(.agencySigning, owner: agencyID)
                 _ = try await store.addAgency(id: agencyID, name: "Essex Police", publicKey: agency.publicKey, by: .operator("tests"))
 
