@@ -64,7 +64,7 @@ extension HubCommand {
                 let application = try HubApplication.make(configuration: configuration, store: store, keys: keys, catalogue: catalogue, logger: logger, onServerRunning: { port in
                     Console.note("concord hub listening on \(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port) (receipts signed by \(keys.signingPublic.id))")
                 })
-                let services = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                let services = ServiceGroup(configuration: .init(services: [application, NoncePruner(store: store)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 try await services.run()
             }
         }
