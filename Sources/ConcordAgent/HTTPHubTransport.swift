@@ -8,7 +8,7 @@ import NIOSSL
 public final class HTTPHubTransport: HubTransport {
     /// Answers are small JSON documents; anything larger is not the hub's.
     static let maximumAnswerBytes = 1 << 20
-    /// Long enough for an 8 MiB piece over a slow link.
+    /// Long enough for a 4 MiB piece over a slow link.
     static let requestTimeout = TimeAmount.minutes(10)
 
     private let client: HTTPClient

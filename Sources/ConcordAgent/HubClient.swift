@@ -144,7 +144,7 @@ public struct UploadProgress: Sendable {
 /// pieces read from the file, and the receipt accepted only once verified.
 public struct HubClient: Sendable {
     /// The largest piece sent in one `PATCH`: memory stays bounded by it whatever the envelope's size.
-    public static let maximumPieceBytes = 8 << 20
+    public static let maximumPieceBytes = 4 << 20
     /// Answers in a row that move no byte forward before the client gives up on a confused hub.
     static let maximumStalls = 8
 
