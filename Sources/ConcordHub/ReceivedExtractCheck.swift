@@ -53,7 +53,7 @@ public struct ReceivedExtractCheck: Sendable {
             }
             for (offset, generalisation) in generalisations.enumerated() {
                 let cell = record[matchKeyColumns + offset]
-                guard let generalisation, !cell.isEmpty, !Self.isGeneralised(cell, as: generalisation) else { continue }
+                guard let generalisation, !cell.isEmpty, !generalisation.admits(cell) else { continue }
                 violations.append(ReceivedExtractViolation(line: record.line, column: columns[matchKeyColumns + offset],
                                                            reason: "is finer than the schema allows (\(generalisation))"))
             }
@@ -61,12 +61,8 @@ public struct ReceivedExtractCheck: Sendable {
         return violations
     }
 
-    /// `k<version>:` and 43 base64url characters (32 bytes, unpadded).
     private mutating func checkMatchKey(_ cell: UnsafeBufferPointer<UInt8>) -> String? {
-        guard let colon = cell.firstIndex(of: UInt8(ascii: ":")), cell.first == UInt8(ascii: "k"),
-              let version = Self.decimal(UnsafeBufferPointer(rebasing: cell[1..<colon])), (1...65535).contains(version),
-              cell.count - colon - 1 == 43,
-              cell[(colon + 1)...].allSatisfy(Self.isBase64URL) else {
+        guard let version = MatchKeyHasher.version(ofMatchKey: cell) else {
             return "is not a match key (k<version>: and 43 base64url characters)"
         }
         if let keyVersion, keyVersion != version {
@@ -74,56 +70,6 @@ public struct ReceivedExtractCheck: Sendable {
         }
         keyVersion = version
         return nil
-    }
-
-    private static func isBase64URL(_ byte: UInt8) -> Bool {
-        (byte | 0x20) &- 0x61 < 26 || byte &- 0x30 < 10 || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-    }
-
-    /// Whether a cell has exactly the shape the generalisation produces. Byte by byte, without
-    /// strings or regular expressions: it runs on every generalised cell of every extract.
-    static func isGeneralised(_ cell: UnsafeBufferPointer<UInt8>, as generalisation: Generalisation) -> Bool {
-        func digits(_ part: UnsafeBufferPointer<UInt8>.SubSequence) -> Bool { !part.isEmpty && part.allSatisfy(ASCIIByte.isDigit) }
-        switch generalisation {
-        case .year:
-            return cell.count == 4 && digits(cell[...])
-        case .yearMonth:
-            guard cell.count == 7, cell[4] == UInt8(ascii: "-"), digits(cell[0..<4]), digits(cell[5..<7]) else { return false }
-            let month = Int(cell[5] - 0x30) * 10 + Int(cell[6] - 0x30)
-            return (1...12).contains(month)
-        case .postcodeDistrict:
-            return isOutward(cell[...])
-        case .postcodeSector:
-            guard cell.count >= 4, cell[cell.count - 2] == UInt8(ascii: " "), ASCIIByte.isDigit(cell[cell.count - 1]) else { return false }
-            return isOutward(cell[0..<(cell.count - 2)])
-        case .postcodeArea:
-            return (1...3).contains(cell.count) && cell.allSatisfy { $0 &- 0x41 < 26 }
-        case .band(let width):
-            // "<low>-<high>", each optionally negative: the separator is the first '-' after a digit.
-            guard let separator = cell.indices.dropFirst().first(where: { cell[$0] == UInt8(ascii: "-") && ASCIIByte.isDigit(cell[$0 - 1]) }),
-                  let low = signedDecimal(cell[..<separator]), let high = signedDecimal(cell[(separator + 1)...]) else { return false }
-            return high == low + width - 1 && low % width == 0
-        }
-    }
-
-    /// An outward code is what precedes a valid inward code.
-    private static func isOutward(_ part: UnsafeBufferPointer<UInt8>.SubSequence) -> Bool {
-        if part.elementsEqual("GIR".utf8) { return true }
-        guard (2...4).contains(part.count) else { return false }
-        var candidate = Array(part)
-        candidate.append(contentsOf: [UInt8(ascii: "1"), UInt8(ascii: "A"), UInt8(ascii: "A")])
-        return candidate.withUnsafeBufferPointer { Postcode($0) } != nil
-    }
-
-    private static func signedDecimal(_ part: UnsafeBufferPointer<UInt8>.SubSequence) -> Int? {
-        if part.first == UInt8(ascii: "-") { return decimal(UnsafeBufferPointer(rebasing: part.dropFirst())).map { -$0 } }
-        return decimal(UnsafeBufferPointer(rebasing: part))
-    }
-
-    /// Plain decimal digits, at most 9 of them.
-    private static func decimal(_ part: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard (1...9).contains(part.count), part.allSatisfy(ASCIIByte.isDigit) else { return nil }
-        return part.reduce(0) { $0 * 10 + Int($1 - 0x30) }
     }
 }
 
@@ -142,8 +88,4 @@ public struct ReceivedExtractViolation: Error, Sendable, Hashable, CustomStringC
     public var description: String {
         column.map { "line \(line), column \($0): \(reason)" } ?? "line \(line): \(reason)"
     }
-}
-
-private enum ASCIIByte {
-    static func isDigit(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 }
 }

@@ -68,6 +68,6 @@ struct ReceivedExtractCheckTests {
         (.band(width: 5), "-5--1", true), (.band(width: 5), "5-9", true), (.band(width: 5), "5-10", false), (.band(width: 10), "5-14", false),
     ])
     func shapes(generalisation: Generalisation, text: String, accepted: Bool) {
-        #expect(Array(text.utf8).withUnsafeBufferPointer { ReceivedExtractCheck.isGeneralised($0, as: generalisation) } == accepted)
+        #expect(Array(text.utf8).withUnsafeBufferPointer { generalisation.admits($0) } == accepted)
     }
 }

@@ -40,6 +40,18 @@ public struct MatchKeyHasher: Sendable {
         return String(decoding: output, as: UTF8.self)
     }
 
+    /// The linkage key version of a cell shaped as ``appendText(of:to:)`` writes a match key
+    /// (`k<version>:` and 43 base64url characters, the unpadded 32-byte HMAC); `nil` for any other
+    /// shape. What the hub checks received match keys with.
+    public static func version(ofMatchKey cell: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard cell.first == UInt8(ascii: "k"), let colon = cell.firstIndex(of: UInt8(ascii: ":")), colon <= 10,
+              let version = ASCII.decimal(cell[1..<colon]), (1...65535).contains(version),
+              cell.count - colon - 1 == 43,
+              cell[(colon + 1)...].allSatisfy({ ASCII.isLetter($0) || ASCII.isDigit($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") })
+        else { return nil }
+        return version
+    }
+
     /// Appends `k<version>:` and the unpadded base64url HMAC of `message` to `output`.
     public func appendText(of message: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
         var mac = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))

@@ -237,3 +237,47 @@ public enum Generalisation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+extension Generalisation {
+    /// Whether a cell has exactly the shape this generalisation produces: what the hub holds each
+    /// received quasi-identifier to. Byte by byte, without strings or regular expressions: it runs
+    /// on every generalised cell of every extract.
+    public func admits(_ cell: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch self {
+        case .year:
+            return cell.count == 4 && cell.allSatisfy(ASCII.isDigit)
+        case .yearMonth:
+            guard cell.count == 7, cell[4] == UInt8(ascii: "-"), let month = ASCII.decimal(cell[5..<7]) else { return false }
+            return cell[0..<4].allSatisfy(ASCII.isDigit) && (1...12).contains(month)
+        case .postcodeDistrict:
+            return Self.isOutwardCode(cell[...])
+        case .postcodeSector:
+            guard cell.count >= 4, cell[cell.count - 2] == UInt8(ascii: " "), ASCII.isDigit(cell[cell.count - 1]) else { return false }
+            return Self.isOutwardCode(cell[0..<(cell.count - 2)])
+        case .postcodeArea:
+            return (1...3).contains(cell.count) && cell.allSatisfy(ASCII.isUpper)
+        case .band(let width):
+            // "<low>-<high>", each optionally negative: the separator is the first '-' after a digit.
+            guard let separator = cell.indices.dropFirst().first(where: { cell[$0] == UInt8(ascii: "-") && ASCII.isDigit(cell[$0 - 1]) }),
+                  let low = Self.bandBound(cell[..<separator]), let high = Self.bandBound(cell[(separator + 1)...]) else { return false }
+            return high == low + width - 1 && low % width == 0
+        }
+    }
+
+    /// An outward code is what precedes a valid inward code.
+    private static func isOutwardCode(_ part: UnsafeBufferPointer<UInt8>.SubSequence) -> Bool {
+        if part.elementsEqual("GIR".utf8) { return true }
+        guard (2...4).contains(part.count) else { return false }
+        var candidate = Array(part)
+        candidate.append(contentsOf: [UInt8(ascii: "1"), UInt8(ascii: "A"), UInt8(ascii: "A")])
+        return candidate.withUnsafeBufferPointer { Postcode($0) } != nil
+    }
+
+    /// A band's bound: at most 9 digits, perhaps negative.
+    private static func bandBound(_ part: UnsafeBufferPointer<UInt8>.SubSequence) -> Int? {
+        let negative = part.first == UInt8(ascii: "-")
+        let digits = negative ? part.dropFirst() : part
+        guard digits.count <= 9, let value = ASCII.decimal(digits) else { return nil }
+        return negative ? -value : value
+    }
+}
