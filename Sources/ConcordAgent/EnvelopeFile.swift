@@ -30,7 +30,7 @@ public struct EnvelopeFile: Sendable {
         guard length > prefixLength else { throw EnvelopeFileError.truncated(path) }
         let rest = Array(try handle.read(upToCount: prefixLength - 20) ?? Data())
         guard rest.count == prefixLength - 20 else { throw EnvelopeFileError.truncated(path) }
-        let manifestBytes = Array(rest[0..<(prefixLength - 116)])
+        let manifestBytes = Array(rest[0..<(prefixLength - Envelope.prefixBytesAroundManifest)])
         self.path = path
         self.length = length
         self.prefixLength = prefixLength
@@ -42,10 +42,8 @@ public struct EnvelopeFile: Sendable {
     /// The prefix length `116 + M` from an envelope's first 20 bytes, where `M` is the manifest
     /// length, the big-endian u32 at offset 16 (`docs/envelope.md` section 1).
     public static func prefixLength(_ first: [UInt8], path: String = "envelope") throws -> Int {
-        guard first.count >= 20, Array(first[0..<8]) == Envelope.magic else { throw EnvelopeFileError.notAnEnvelope(path) }
-        let manifestLength = first[16..<20].reduce(0) { $0 << 8 | Int($1) }
-        guard (2...Envelope.maximumManifestBytes).contains(manifestLength) else { throw EnvelopeFileError.notAnEnvelope(path) }
-        return 20 + manifestLength + 64 + 32
+        guard let length = Envelope.prefixLength(announcedIn: first) else { throw EnvelopeFileError.notAnEnvelope(path) }
+        return length
     }
 
     /// `count` bytes from `offset` (fewer at the end of the file): reads only that piece, so memory

@@ -11,21 +11,21 @@ import Hummingbird
 extension HubService {
     func startUpload(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
         guard case .agency(let agency, let signed) = caller else { throw Problem.forbidden("auth.role", "uploads are for agencies") }
-        guard let lengthText = request.headers[Self.uploadLength], let length = Int(lengthText), length >= 116 else {
+        guard let lengthText = request.headers[Self.uploadLength], let length = Int(lengthText), length >= Envelope.prefixBytesAroundManifest else {
             throw Problem.badRequest("upload.invalid-envelope", "Upload-Length must give the whole envelope's length in bytes")
         }
         guard length <= limits.maxEnvelopeBytes else {
             throw Problem(.contentTooLarge, "upload.too-large", "the envelope is \(length) bytes; this hub takes at most \(limits.maxEnvelopeBytes)")
         }
         var request = request
-        let prefix = Array(buffer: try await request.collectBody(upTo: min(limits.maxRequestBytes, 116 + Envelope.maximumManifestBytes)))
+        let prefix = Array(buffer: try await request.collectBody(upTo: min(limits.maxRequestBytes, Envelope.prefixBytesAroundManifest + Envelope.maximumManifestBytes)))
         try signed.checkBody(digest: SHA256.hash(data: prefix))
 
         // Reading the prefix with the opener checks the header's form and the agency's signature.
         var opener = EnvelopeOpener(hubKey: keys.encryption) { $0 == agency.id ? try? agency.publicKey.signingKey() : nil }
         do {
             guard try opener.consume(prefix).isEmpty, let manifest = opener.manifest, let digest = opener.headerDigest,
-                  prefix.count == 116 + Int(manifest.json.bytes.count) else {
+                  prefix.count == Envelope.prefixLength(announcedIn: prefix) else {
                 throw Problem.badRequest("upload.invalid-envelope", "the body must be exactly the envelope's prefix: header, signature and encapsulated key")
             }
             if let existing = try await store.upload(headerDigest: digest) {

@@ -83,7 +83,7 @@ struct AgentAgainstHubTests {
         try await TestHub.with { hub in
             let envelope = try await hub.envelope(rows: 200)
             let bytes = try envelope.bytes()
-            let start = try await hub.signed(.post, "/v1/uploads", body: envelope.prefix(of: bytes), headers: [("Upload-Length", String(bytes.count))])
+            let start = try await hub.signed(.post, "/v1/uploads", body: try envelope.prefix(of: bytes), headers: [("Upload-Length", String(bytes.count))])
             let id = try start.json().string("upload_id")
             let offset = try start.json().integer("offset")
             #expect(try await hub.signed(.patch, "/v1/uploads/\(id)", body: Array(bytes[offset..<(offset + 4096)]),

@@ -126,7 +126,7 @@ struct HubServerTests {
         try await TestHub.with { hub in
             let envelope = try await hub.envelope(rows: 300)
             let bytes = try envelope.bytes()
-            let start = try await hub.signed(.post, "/v1/uploads", body: envelope.prefix(of: bytes), headers: [("Upload-Length", String(bytes.count))])
+            let start = try await hub.signed(.post, "/v1/uploads", body: try envelope.prefix(of: bytes), headers: [("Upload-Length", String(bytes.count))])
             #expect(start.status == 201, "\(start.text)")
             let id = try start.json().string("upload_id")
             var offset = try start.json().integer("offset")

@@ -121,7 +121,7 @@ struct TestHub: Sendable {
     /// Uploads a whole envelope in pieces of `piece` bytes; returns the complete call's answer.
     func upload(_ envelope: SealedTestEnvelope, piece: Int = 256 << 10) async throws -> TestResponse {
         let bytes = try envelope.bytes()
-        let start = try await signed(.post, "/v1/uploads", body: envelope.prefix(of: bytes), headers: [("Upload-Length", String(bytes.count))])
+        let start = try await signed(.post, "/v1/uploads", body: try envelope.prefix(of: bytes), headers: [("Upload-Length", String(bytes.count))])
         guard start.status == 201 || start.status == 200 else { return start }
         let upload = try start.json()
         if case .string("complete")? = upload["state"] { return start }
@@ -155,9 +155,8 @@ struct SealedTestEnvelope: Sendable {
     func bytes() throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
 
     /// Header, signature and encapsulated key: what starts an upload.
-    func prefix(of bytes: [UInt8]) -> [UInt8] {
-        let manifestLength = bytes[16..<20].reduce(0) { $0 << 8 | Int($1) }
-        return Array(bytes[0..<(116 + manifestLength)])
+    func prefix(of bytes: [UInt8]) throws -> [UInt8] {
+        Array(bytes[0..<(try #require(Envelope.prefixLength(announcedIn: bytes)))])
     }
 }
 

@@ -8,6 +8,14 @@ public enum Envelope {
     public static let chunkSizes = 4096...16_777_216
     public static let defaultChunkSize = 1 << 20
     public static let maximumManifestBytes = 1 << 20
+    static let manifestLengths = 2...maximumManifestBytes
+    /// Before the manifest: magic, version, suite, chunk size and the manifest's length.
+    static let fixedHeaderBytes = 20
+    /// After the header: the agency's Ed25519 signature, then the HPKE encapsulated key.
+    static let signatureBytes = 64
+    static let encapsulatedKeyBytes = 32
+    /// The prefix (header, signature, encapsulated key) is this many bytes plus the manifest's length.
+    public static let prefixBytesAroundManifest = fixedHeaderBytes + signatureBytes + encapsulatedKeyBytes
     static let tagBytes = 16
     static let signatureContext = Array("concord-envelope-v1 header".utf8) + [0]
     static let infoContext = Array("concord-envelope-v1 payload".utf8) + [0]
@@ -24,6 +32,20 @@ public enum Envelope {
             case .x25519ChaChaPoly: HPKE.Ciphersuite(kem: .Curve25519_HKDF_SHA256, kdf: .HKDF_SHA256, aead: .chaChaPoly)
             }
         }
+    }
+
+    /// The manifest length `M` an envelope's first 20 bytes announce: the big-endian u32 at offset 16.
+    static func announcedManifestLength(_ start: [UInt8]) -> Int {
+        start[16..<fixedHeaderBytes].reduce(0) { $0 << 8 | Int($1) }
+    }
+
+    /// The length of the prefix (header, signature and encapsulated key: `116 + M` bytes) that an
+    /// envelope's first 20 bytes announce; `nil` when they are not an envelope's or `M` is out of bounds.
+    public static func prefixLength(announcedIn start: some Collection<UInt8>) -> Int? {
+        let start = Array(start.prefix(fixedHeaderBytes))
+        guard start.count == fixedHeaderBytes, Array(start[0..<magic.count]) == magic else { return nil }
+        let manifestLength = announcedManifestLength(start)
+        return manifestLengths.contains(manifestLength) ? prefixBytesAroundManifest + manifestLength : nil
     }
 
     static func info(headerDigest: [UInt8]) -> Data { Data(infoContext + headerDigest) }
@@ -206,7 +228,7 @@ public struct EnvelopeOpener {
 
     /// Parses and verifies the header once enough bytes have arrived; `false` until then.
     private mutating func readHeader() throws(EnvelopeError) -> Bool {
-        guard buffer.count >= 20 else { return false }
+        guard buffer.count >= Envelope.fixedHeaderBytes else { return false }
         guard Array(buffer[0..<8]) == Envelope.magic else { throw .notAnEnvelope }
         let version = UInt16(buffer[8]) << 8 | UInt16(buffer[9])
         guard version == Envelope.version else { throw .unsupportedVersion(Int(version)) }
@@ -215,22 +237,24 @@ public struct EnvelopeOpener {
         }
         let chunkSize = buffer[12..<16].reduce(0) { $0 << 8 | Int($1) }
         guard Envelope.chunkSizes.contains(chunkSize) else { throw .invalidHeader("chunk size \(chunkSize) is outside \(Envelope.chunkSizes)") }
-        let manifestLength = buffer[16..<20].reduce(0) { $0 << 8 | Int($1) }
-        guard (2...Envelope.maximumManifestBytes).contains(manifestLength) else {
-            throw .invalidHeader("manifest length \(manifestLength) is outside 2...\(Envelope.maximumManifestBytes)")
+        let manifestLength = Envelope.announcedManifestLength(buffer)
+        guard Envelope.manifestLengths.contains(manifestLength) else {
+            throw .invalidHeader("manifest length \(manifestLength) is outside \(Envelope.manifestLengths)")
         }
-        let headerEnd = 20 + manifestLength
-        guard buffer.count >= headerEnd + 64 + 32 else { return false }
-        let manifest = try EnvelopeManifest(canonical: Array(buffer[20..<headerEnd]))
+        let headerEnd = Envelope.fixedHeaderBytes + manifestLength
+        let signatureEnd = headerEnd + Envelope.signatureBytes
+        let prefixEnd = signatureEnd + Envelope.encapsulatedKeyBytes
+        guard buffer.count >= prefixEnd else { return false }
+        let manifest = try EnvelopeManifest(canonical: Array(buffer[Envelope.fixedHeaderBytes..<headerEnd]))
         guard let key = agencyKey(manifest.agency) else { throw .unknownAgency(manifest.agency) }
         let signed = Array(buffer[0..<headerEnd])
-        guard key.isValidSignature(buffer[headerEnd..<headerEnd + 64], for: Envelope.signatureContext + signed) else {
+        guard key.isValidSignature(buffer[headerEnd..<signatureEnd], for: Envelope.signatureContext + signed) else {
             throw .badSignature(manifest.agency)
         }
         let digest = Array(SHA256.hash(data: signed))
         do {
             recipient = try HPKE.Recipient(privateKey: hubKey, ciphersuite: suite.ciphersuite, info: Envelope.info(headerDigest: digest),
-                                           encapsulatedKey: Data(buffer[headerEnd + 64..<headerEnd + 96]))
+                                           encapsulatedKey: Data(buffer[signatureEnd..<prefixEnd]))
         } catch {
             throw .invalidHeader("the encapsulated key is not a valid X25519 public key")
         }
@@ -238,7 +262,7 @@ public struct EnvelopeOpener {
         self.chunkSize = chunkSize
         decompressor = manifest.compression == "zstd" ? ZstdDecompressor() : nil
         headerDigest = digest
-        buffer.removeFirst(headerEnd + 96)
+        buffer.removeFirst(prefixEnd)
         return true
     }
 }
