@@ -5,12 +5,14 @@ import Logging
 import PostgresNIO
 
 /// The hub's database, ready to use: an external PostgreSQL (`database_url`) or the embedded
-/// cluster under the data directory, migrated, with a table for every dataset schema, and with
-/// staging left by a crash cleared away.
+/// cluster under the data directory, migrated, with a table for every dataset schema.
 public enum HubRuntime {
     /// Opens the store, runs `body`, and closes everything it opened, the embedded cluster included
     /// when this call started it (a cluster a running hub already started is left running).
+    /// - Parameter agreementsToApply: agreements `body` is about to apply, whose columns the
+    ///   dataset tables are widened for now, while the owner is connected.
     public static func withStore<T: Sendable>(_ configuration: HubConfiguration, catalogue: SchemaCatalogue, logger: Logger,
+                                              agreementsToApply: [Agreement] = [],
                                               _ body: (HubStore) async throws -> T) async throws -> T {
         let owner: HubDatabaseConfiguration
         let runtime: HubDatabaseConfiguration
@@ -33,14 +35,9 @@ public enum HubRuntime {
             // Schema changes need the owner; requests are then served as the runtime role.
             try await withClient(owner, logger: logger) { store in
                 try await store.migrate()
-                try await prepareDatasetTables(store, catalogue: catalogue)
+                try await prepareDatasetTables(store, catalogue: catalogue, also: agreementsToApply)
             }
-            let result = try await withClient(runtime, logger: logger) { store in
-                _ = try await store.recoverInterruptedStaging()
-                return try await body(store)
-            }
-            // The body may have applied an agreement that coarsens a typed column.
-            try await withClient(owner, logger: logger) { try await prepareDatasetTables($0, catalogue: catalogue) }
+            let result = try await withClient(runtime, logger: logger, body)
             try await embedded?.stop()
             return result
         } catch {
@@ -51,11 +48,12 @@ public enum HubRuntime {
 
     /// A table for every dataset schema, with each column wide enough for what every applied
     /// agreement lets its providers send (a date an agreement generalises to year-month is text).
-    public static func prepareDatasetTables(_ store: HubStore, catalogue: SchemaCatalogue) async throws {
+    /// - Parameter also: agreements not yet applied that the tables must already fit.
+    public static func prepareDatasetTables(_ store: HubStore, catalogue: SchemaCatalogue, also pending: [Agreement] = []) async throws {
         let schemas = catalogue.schemas.values.sorted { $0.dataset < $1.dataset }
         for schema in schemas { try await store.ensureDatasetTable(schema: schema) }
-        for stored in try await store.agreements() {
-            guard let agreement = try? Agreement(yaml: stored.document, file: stored.id, catalogue: catalogue) else { continue }
+        let applied = try await store.agreements().compactMap { try? Agreement(yaml: $0.document, file: $0.id, catalogue: catalogue) }
+        for agreement in applied + pending {
             for provider in agreement.providers {
                 for permission in provider.datasets {
                     guard let schema = catalogue.schemas[permission.dataset],

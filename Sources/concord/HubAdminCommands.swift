@@ -29,11 +29,13 @@ struct HubConfigOptions: ParsableArguments {
     }
 
     /// Runs `body` with the hub's store (starting the embedded cluster if the hub is not running).
-    func withStore<T: Sendable>(_ body: (HubStore) async throws -> T) async throws -> T {
+    /// - Parameter agreementsToApply: agreements `body` applies (see `HubRuntime.withStore`).
+    func withStore<T: Sendable>(agreementsToApply: [Agreement] = [], _ body: (HubStore) async throws -> T) async throws -> T {
         var logger = Logger(label: "concord.hub")
         logger.logLevel = .warning
         let configuration = try load()
-        return try await HubRuntime.withStore(configuration, catalogue: try DocumentFiles.loadCatalogue(configuration.schemasDirectory), logger: logger, body)
+        return try await HubRuntime.withStore(configuration, catalogue: try DocumentFiles.loadCatalogue(configuration.schemasDirectory), logger: logger,
+                                              agreementsToApply: agreementsToApply, body)
     }
 }
 
@@ -61,6 +63,9 @@ extension HubCommand {
             let keys = try HubKeys(encryptionKeyPath: configuration.encryptionKeyPath, signingKeyPath: configuration.signingKeyPath)
             let catalogue = try DocumentFiles.loadCatalogue(configuration.schemasDirectory)
             try await HubRuntime.withStore(configuration, catalogue: catalogue, logger: logger) { store in
+                // Only the hub clears staging a crash left: an admin command must not touch a load in progress.
+                let discarded = try await store.recoverInterruptedStaging()
+                if !discarded.isEmpty { logger.warning("discarded \(discarded.count) extract(s) staged before a crash; their agents will complete them again") }
                 let application = try HubApplication.make(configuration: configuration, store: store, keys: keys, catalogue: catalogue, logger: logger, onServerRunning: { port in
                     Console.note("concord hub listening on \(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port) (receipts signed by \(keys.signingPublic.id))")
                 })
@@ -219,7 +224,7 @@ extension AgreementCommand {
                 Console.note("nothing applied: \(problems.count) problem\(problems.count == 1 ? "" : "s")")
                 throw ExitCode(1)
             }
-            let outcomes = try await hub.withStore { store in
+            let outcomes = try await hub.withStore(agreementsToApply: loaded.map(\.1)) { store in
                 var outcomes: [String] = []
                 for (text, agreement) in loaded {
                     let outcome = try await store.applyAgreement(yaml: text, agreement: agreement, by: hub.actor)
