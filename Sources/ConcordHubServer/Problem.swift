@@ -35,14 +35,8 @@ public struct Problem: HTTPResponseError, Sendable, Hashable, CustomStringConver
 
     /// Reads back a problem stored as its canonical JSON (a refused upload's answer, repeated verbatim).
     init?(stored text: String) {
-        guard case .object(let members)? = try? CanonicalJSON(canonical: Array(text.utf8)),
-              case .integer(let status)? = members["status"], case .string(let code)? = members["code"],
-              case .string(let detail)? = members["detail"] else { return nil }
-        var reasons: [String] = []
-        if case .array(let items)? = members["reasons"] {
-            for case .string(let reason) in items { reasons.append(reason) }
-        }
-        self.init(HTTPResponse.Status(code: status), code, detail, reasons: reasons)
+        guard let document = ProblemDocument(json: try? CanonicalJSON(canonical: Array(text.utf8))) else { return nil }
+        self.init(HTTPResponse.Status(code: document.status), document.code, document.detail, reasons: document.reasons, offset: document.offset)
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
