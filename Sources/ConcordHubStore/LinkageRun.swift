@@ -127,7 +127,7 @@ struct LinkageRun {
         for key in plan.uniqueKeys {
             var values = Array(repeating: Int32(0), count: nodes.count)
             for try await (node, rank) in try await query("""
-                SELECT n.node, dense_rank() OVER (ORDER BY n.keys[\(key + 1)]) FROM linkage_nodes n WHERE \(affected) AND n.keys[\(key + 1)] IS NOT NULL
+                SELECT n.node, (dense_rank() OVER (ORDER BY n.keys[\(key + 1)]))::integer FROM linkage_nodes n WHERE \(affected) AND n.keys[\(key + 1)] IS NOT NULL
                 """).decode((Int64, Int32).self) {
                 values[Int(index(of: node))] = rank
             }
