@@ -19,12 +19,16 @@ extension HubCommand {
             Examples:
               concord hub link --config hub.yaml
               concord hub link --config hub.yaml --agreement school-readiness --format json
+              concord hub link --config hub.yaml --agreement school-readiness --rebuild
             """
         )
         @OptionGroup var hub: HubConfigOptions
 
         @Option(help: ArgumentHelp("Link only this agreement (default: every agreement in force that permits linkage).", valueName: "id"))
         var agreement: String?
+
+        @Flag(help: "Forget the persons found so far and link everything afresh. Persons get new numbers, so person ids in later outputs differ from earlier ones.")
+        var rebuild = false
 
         @Option(help: "Output format.")
         var format: OutputFormat = .text
@@ -41,6 +45,7 @@ extension HubCommand {
                 var reports: [LinkageReport] = []
                 for agreement in agreements {
                     let plan = try LinkagePlan(agreement: agreement, catalogue: catalogue)
+                    if rebuild { try await store.resetLinkage(agreementID: agreement.id, actor: hub.actor) }
                     reports.append(try await store.updateLinkage(agreement: agreement, plan: plan, actor: hub.actor))
                 }
                 return reports
