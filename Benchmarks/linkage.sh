@@ -68,19 +68,19 @@ IDLE_SECONDS=$SECONDS_TAKEN; IDLE_KIB=$PEAK_KIB
 socket_dir=$root/$OUT/hub/data/postgres/socket
 [[ -S $socket_dir/.s.PGSQL.5432 ]] || socket_dir=$(dirname "$(ls /tmp/concord-pg-*/.s.PGSQL.5432 2>/dev/null | head -1)")
 PSQL=(psql -X -q -h "$socket_dir" -U concord -d concord -v ON_ERROR_STOP=1)
-# The agreement's keys in order, as each table carries them (police records have no UPN):
-# the array linkage fingerprints (docs/linkage.md, section 2).
-declare -A KEYS=(
-    [csc_referrals]='d.mk_upn, d.mk2, d.mk3, d.mk3_swapped, d.mk4, d.mk5'
-    [school_attendance]='d.mk_upn, d.mk2, d.mk3, d.mk3_swapped, d.mk4, d.mk5'
-    [police_da_incidents]='NULL::text, d.mk2, d.mk3, d.mk3_swapped, d.mk4, d.mk5')
+# The agreement's keys in order, as each table carries them (police records have no UPN), in
+# the form nodes store them (docs/linkage.md, section 2).
+all_keys='md5(d.mk_upn)::uuid, md5(d.mk2)::uuid, md5(d.mk3)::uuid, md5(d.mk3_swapped)::uuid, md5(d.mk4)::uuid, md5(d.mk5)::uuid'
+declare -A KEYS=([csc_referrals]=$all_keys [school_attendance]=$all_keys [police_da_incidents]=${all_keys/md5(d.mk_upn)::uuid/NULL::uuid})
 linked_rows() { # dataset columns -> the SELECT of every published row with its person
     echo "SELECT $2 FROM current_$1 d JOIN linkage_nodes n ON n.agreement_id = '$AGREEMENT' AND n.dataset = '$1'
-          AND n.fingerprint = concord_key_fingerprint(ARRAY[${KEYS[$1]}]::text[]) ORDER BY d._row"
+          AND n.keys = ARRAY[${KEYS[$1]}]::uuid[] ORDER BY d._row"
 }
+# As the hub reads linked rows (HubStore.withLinkageTransaction).
+LINKED_PSQL=(env PGOPTIONS='-c enable_nestloop=off' "${PSQL[@]}")
 
 echo "== row-level output: every row with its person"
-output() { for dataset in "${DATASETS[@]}"; do "${PSQL[@]}" -c "\\copy ($(linked_rows "$dataset" 'n.person, d.*')) TO '$root/$OUT/output-$dataset.csv' CSV HEADER"; done; }
+output() { for dataset in "${DATASETS[@]}"; do "${LINKED_PSQL[@]}" -c "\\copy ($(linked_rows "$dataset" 'n.person, d.*')) TO '$root/$OUT/output-$dataset.csv' CSV HEADER"; done; }
 started=$(date +%s.%N)
 output
 OUTPUT_SECONDS=$(python3 -c "print(f'{$(date +%s.%N) - $started:.2f}')")
@@ -104,7 +104,7 @@ BASELINE_PAIRS=$(wc -l < "$OUT/baseline-pairs.csv")
 
 echo "== quality against the truth"
 for dataset in "${DATASETS[@]}"; do
-    "${PSQL[@]}" -c "\\copy ($(linked_rows "$dataset" 'n.person')) TO '$root/$OUT/persons-$dataset.csv' CSV"
+    "${LINKED_PSQL[@]}" -c "\\copy ($(linked_rows "$dataset" 'n.person')) TO '$root/$OUT/persons-$dataset.csv' CSV"
 done
 QUALITY=$(python3 Benchmarks/linkage_quality.py "$OUT" "${DATASETS[@]}")
 hub_stop

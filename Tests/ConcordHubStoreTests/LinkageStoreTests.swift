@@ -58,10 +58,12 @@ struct LinkageStoreTests {
         /// Each published row's person, in the order the rows were loaded.
         func persons(_ dataset: String) async throws -> [Int64] {
             let linked = try #require(try await store.linkedDatasets(plan: plan).first { $0.dataset == dataset })
-            return try await column(PostgresQuery(unsafeSQL: """
-                SELECT n.person FROM \(linked.view) d JOIN linkage_nodes n
-                ON n.agreement_id = '\(agreement.id)' AND n.dataset = '\(dataset)' AND n.fingerprint = \(linked.fingerprint) ORDER BY d."_row"
-                """), as: Int64.self, on: store)
+            return try await store.withLinkageTransaction { transaction in
+                try await transaction.query(PostgresQuery(unsafeSQL: """
+                    SELECT n.person FROM \(linked.view) d JOIN linkage_nodes n
+                    ON n.agreement_id = '\(agreement.id)' AND n.dataset = '\(dataset)' AND n.keys = \(linked.keys) ORDER BY d."_row"
+                    """)).decode(Int64.self).all()
+            }
         }
     }
 
