@@ -51,12 +51,22 @@ extension HubStore {
     @discardableResult
     public func updateLinkage(agreement: Agreement, plan: LinkagePlan, actor: AuditActor) async throws -> LinkageReport {
         let clock = ContinuousClock()
-        let started = clock.now
         return try await withLinkageTransaction { transaction in
             try await transaction.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.keyClass), \(AdvisoryLock.linkage))")
+            // Timed from here: waiting for another run is not this run's work.
+            let started = clock.now
             var run = try await LinkageRun.begin(agreement: agreement, plan: plan, in: transaction)
+            var phaseStarted = clock.now
+            func endPhase(_ name: String) {
+                run.figures.phases[name] = Int((clock.now - phaseStarted) / .milliseconds(1))
+                phaseStarted = clock.now
+            }
             try await run.synchroniseNodes(datasets: linkedDatasets(plan: plan, in: transaction))
+            endPhase("nodes")
             try await run.cluster()
+            endPhase("clustering")
+            try await run.store()
+            endPhase("storing")
             run.figures.milliseconds = Int((clock.now - started) / .milliseconds(1))
             try await run.finish()
             let report = try await linkageReport(agreementID: agreement.id, agreementVersion: agreement.version, plan: plan, run: run.figures, in: transaction)
@@ -76,6 +86,7 @@ extension HubStore {
             let nodes = try await transaction.query("""
                 WITH gone AS (DELETE FROM linkage_nodes WHERE agreement_id = \(agreementID) RETURNING 1) SELECT count(*) FROM gone
                 """).collect().first?.decode(Int.self) ?? 0
+            try await transaction.query("DELETE FROM linkage_datasets WHERE agreement_id = \(agreementID)")
             try await transaction.audit(AuditEntry(actor: actor, action: "linkage.reset", subject: agreementID, details: .object(["nodes": .integer(nodes)])))
         }
     }

@@ -13,6 +13,16 @@ struct LinkageRun {
     private var nextPerson: Int64
     private var runNumber: Int
     var figures: LinkageReport.RunFigures
+    /// What clustering found, per clustered node, and the events.
+    private var result: Result?
+
+    private struct Result {
+        var nodes: [Int64]
+        var persons: [Int64]
+        var evidence: [Int8]
+        var flagged: [Bool]
+        var events: [PersonIdentities.Event]
+    }
 
     /// Locks (or creates) the agreement's linkage; a linkage made under another plan is emptied
     /// so that it is rebuilt (person numbers are never reused).
@@ -26,6 +36,7 @@ struct LinkageRun {
             (nextPerson, runs) = (next, previousRuns)
             if signature != plan.signature {
                 try await transaction.query("DELETE FROM linkage_nodes WHERE agreement_id = \(agreement.id)")
+                try await transaction.query("DELETE FROM linkage_datasets WHERE agreement_id = \(agreement.id)")
             }
         } else {
             try await transaction.query("""
@@ -43,12 +54,36 @@ struct LinkageRun {
     /// tuples of the published rows (numbered, not yet stored), and the nodes of every person they
     /// touch. Tuples gone are deleted from `linkage_nodes`, and their persons touched (they may
     /// split); the record counts of the others are refreshed.
+    ///
+    /// Only datasets whose published extracts changed since the last run are read: published
+    /// extracts never change, so the same extracts hold the same rows.
     mutating func synchroniseNodes(datasets: [LinkedDataset]) async throws {
         try await transaction.query("""
             CREATE TEMP TABLE linkage_current (dataset text NOT NULL, keys uuid[] NOT NULL, records bigint NOT NULL) ON COMMIT DROP
             """)
         try await transaction.query("CREATE TEMP TABLE linkage_touched (person bigint PRIMARY KEY) ON COMMIT DROP")
+        var changed: [LinkedDataset] = []
         for dataset in datasets {
+            let published = try await transaction.query("""
+                SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM extracts WHERE dataset = \(dataset.dataset) AND state = 'published'
+                """).collect().first?.decode([Int64].self) ?? []
+            let read = try await transaction.query("""
+                SELECT extracts FROM linkage_datasets WHERE agreement_id = \(agreementID) AND dataset = \(dataset.dataset)
+                """).collect().first?.decode([Int64].self)
+            guard read != published else { continue }
+            changed.append(dataset)
+            try await transaction.query("""
+                INSERT INTO linkage_datasets (agreement_id, dataset, extracts) VALUES (\(agreementID), \(dataset.dataset), \(published))
+                ON CONFLICT (agreement_id, dataset) DO UPDATE SET extracts = excluded.extracts
+                """)
+        }
+        figures.datasetsRead = changed.map(\.dataset)
+        guard !changed.isEmpty else {
+            try await transaction.query("CREATE TEMP TABLE linkage_work (node bigint, dataset text, keys uuid[], records bigint, person bigint, evidence text, new boolean) ON COMMIT DROP")
+            return
+        }
+        let changedNames = changed.map(\.dataset)
+        for dataset in changed {
             // The view and key array come from validated identifiers (LinkedDataset).
             try await transaction.query("""
                 INSERT INTO linkage_current
@@ -58,7 +93,7 @@ struct LinkageRun {
         try await transaction.query("ANALYZE linkage_current")
         figures.removedNodes = try await count("""
             WITH gone AS (
-                DELETE FROM linkage_nodes n WHERE n.agreement_id = \(agreementID)
+                DELETE FROM linkage_nodes n WHERE n.agreement_id = \(agreementID) AND n.dataset = ANY(\(changedNames))
                 AND NOT EXISTS (SELECT 1 FROM linkage_current c WHERE c.dataset = n.dataset AND c.keys = n.keys)
                 RETURNING person),
             noted AS (INSERT INTO linkage_touched SELECT DISTINCT person FROM gone WHERE person IS NOT NULL ON CONFLICT DO NOTHING)
@@ -171,9 +206,15 @@ struct LinkageRun {
         }
         figures.merges = identities.events.filter { $0.kind == .merge }.count
         figures.splits = identities.events.filter { $0.kind == .split }.count
-        try await writeBack(nodes: nodes, persons: identities.persons, evidence: clustering.evidence,
-                            flagged: roots.map { flaggedRoots.contains($0) })
-        try await record(events: identities.events)
+        result = Result(nodes: nodes, persons: identities.persons, evidence: clustering.evidence,
+                        flagged: roots.map { flaggedRoots.contains($0) }, events: identities.events)
+    }
+
+    /// Stores what `cluster()` found.
+    func store() async throws {
+        guard let result else { return }
+        try await writeBack(nodes: result.nodes, persons: result.persons, evidence: result.evidence, flagged: result.flagged)
+        try await record(events: result.events)
     }
 
     /// Copies the results into a temporary table, stores the new nodes with their persons, and

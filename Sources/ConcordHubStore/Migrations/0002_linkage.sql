@@ -11,6 +11,15 @@ CREATE TABLE linkages (
     updated_at        timestamptz NOT NULL DEFAULT now()
 );
 
+-- Per linked dataset, the published extracts the linkage last read: a dataset whose published
+-- extracts are the same is not read again.
+CREATE TABLE linkage_datasets (
+    agreement_id text NOT NULL REFERENCES linkages (agreement_id) ON DELETE CASCADE,
+    dataset      text NOT NULL,
+    extracts     bigint[] NOT NULL,
+    PRIMARY KEY (agreement_id, dataset)
+);
+
 -- Distinct match-key tuples ("nodes") of the agreement's published records, and their person.
 -- keys[i] is md5 of the agreement's i-th match key value, as a uuid (NULL where the record has
 -- none): a sixth of the value's size, which is what the run reads and writes most.
@@ -43,7 +52,7 @@ CREATE INDEX linkage_events_run ON linkage_events (agreement_id, run);
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'concord_hub') THEN
-        GRANT SELECT, INSERT, UPDATE, DELETE ON linkages, linkage_nodes, linkage_events TO concord_hub;
+        GRANT SELECT, INSERT, UPDATE, DELETE ON linkages, linkage_datasets, linkage_nodes, linkage_events TO concord_hub;
         -- A run numbers new nodes before they are inserted.
         GRANT USAGE ON SEQUENCE linkage_nodes_node_seq TO concord_hub;
     END IF;
