@@ -22,6 +22,7 @@ public enum HubApplication {
     ) throws -> some ApplicationProtocol {
         let service = HubService(store: store, keys: keys, catalogue: catalogue,
                                  spool: try UploadSpool(directory: "\(configuration.dataDirectory)/uploads"),
+                                 outputs: try RequestOutputFiles(directory: "\(configuration.dataDirectory)/outputs"),
                                  limits: configuration.limits, metrics: HubMetrics(), logger: logger, now: now)
         let router = Router(context: HubRequestContext.self)
         let authenticator = Authenticator(store: store, now: now)
@@ -114,6 +115,15 @@ extension HubService {
         case HubEndpoint.listAgencies.operationID: return listAgencies
         case HubEndpoint.listAgreements.operationID: return listAgreements
         case HubEndpoint.readAudit.operationID: return readAudit
+        case HubEndpoint.createRequest.operationID: return createRequest
+        case HubEndpoint.listRequests.operationID: return listRequests
+        case HubEndpoint.getRequest.operationID: return getRequest
+        case HubEndpoint.cancelRequest.operationID: return cancelRequest
+        case HubEndpoint.approveRequest.operationID: return { try await decideRequest($0, $1, $2, approve: true) }
+        case HubEndpoint.denyRequest.operationID: return { try await decideRequest($0, $1, $2, approve: false) }
+        case HubEndpoint.getLinkageReport.operationID: return getLinkageReport
+        case HubEndpoint.createDownloadLink.operationID: return createDownloadLink
+        case HubEndpoint.download.operationID: return download
         default: preconditionFailure("no handler for \(endpoint.operationID)")
         }
     }

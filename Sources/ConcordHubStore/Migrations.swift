@@ -22,6 +22,7 @@ struct Migration: Sendable {
     /// embedded bytes after the file, its leading digit turned into `_`.)
     static let all: [Migration] = [
         Migration(version: 1, name: "foundation", bytes: PackageResources._001_foundation_sql),
+        Migration(version: 3, name: "requests", bytes: PackageResources._003_requests_sql),
     ]
 
     /// The version a current database is at.

@@ -60,7 +60,7 @@ extension HubCommand {
             let configuration = try hub.load()
             var logger = Logger(label: "concord.hub")
             logger.logLevel = .info
-            let keys = try HubKeys(encryptionKeyPath: configuration.encryptionKeyPath, signingKeyPath: configuration.signingKeyPath)
+            let keys = try HubKeys(configuration: configuration)
             let catalogue = try DocumentFiles.loadCatalogue(configuration.schemasDirectory)
             try await HubRuntime.withStore(configuration, catalogue: catalogue, logger: logger) { store in
                 // Only the hub clears staging a crash left: an admin command must not touch a load in progress.

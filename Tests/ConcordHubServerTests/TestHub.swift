@@ -54,7 +54,7 @@ struct TestHub: Sendable {
                 let hubSigning = PrivateKeyDocument.generate(.hubSigning, owner: "hub")
                 let (ports, portContinuation) = AsyncStream<Int>.makeStream()
                 let application = try HubApplication.make(
-                    configuration: configuration, store: store, keys: try HubKeys(encryption: hubEncryption, signing: hubSigning),
+                    configuration: configuration, store: store, keys: try HubKeys(encryption: hubEncryption, signing: hubSigning, personIDSecret: PersonIDSecret.generate()),
                     catalogue: catalogue, logger: testLogger,
                     onServerRunning: { portContinuation.yield($0) })
                 try await withThrowingTaskGroup(of: Void.self) { group in

@@ -68,6 +68,11 @@ public struct DecisionReason: Sendable, Hashable, CustomStringConvertible {
     public var code: String
     public var message: String
 
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+
     public var description: String { "\(code): \(message)" }
 }
 
