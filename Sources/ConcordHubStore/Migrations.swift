@@ -22,6 +22,7 @@ struct Migration: Sendable {
     /// embedded bytes after the file, its leading digit turned into `_`.)
     static let all: [Migration] = [
         Migration(version: 1, name: "foundation", bytes: PackageResources._001_foundation_sql),
+        Migration(version: 2, name: "linkage", bytes: PackageResources._002_linkage_sql),
         Migration(version: 3, name: "requests", bytes: PackageResources._003_requests_sql),
     ]
 
@@ -41,6 +42,8 @@ enum AdvisoryLock {
     static let migrations: Int32 = 1
     /// Held (transaction-level) while appending to the audit log, so the chain stays linear.
     static let audit: Int32 = 2
+    /// Held (transaction-level) while a linkage run updates persons, one run at a time.
+    static let linkage: Int32 = 3
 }
 
 /// Splits a trusted SQL file into statements at top-level semicolons, skipping over `--` and

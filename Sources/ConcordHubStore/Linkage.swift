@@ -1,0 +1,152 @@
+import ConcordCore
+import Foundation
+import NIOCore
+import PostgresNIO
+
+/// How a dataset's published rows are read as linkage nodes: the SQL array of the agreement's
+/// match keys over the view `current_<dataset>` aliased `d` (`NULL` for keys the table lacks).
+/// Linkage and outputs use the same expression, so a row finds its node by fingerprint.
+public struct LinkedDataset: Sendable, Hashable {
+    public var dataset: String
+    /// `current_<dataset>`, double-quoted.
+    public var view: String
+    /// `ARRAY[d."mk2", NULL::text, …]::text[]`, built only from validated identifiers.
+    public var keyArray: String
+
+    /// `concord_key_fingerprint(<keyArray>)`: join it to `linkage_nodes.fingerprint`.
+    public var fingerprint: String { "concord_key_fingerprint(\(keyArray))" }
+}
+
+extension HubStore {
+    /// The agreement's linked datasets that have a table, with their key arrays.
+    public func linkedDatasets(plan: LinkagePlan) async throws -> [LinkedDataset] {
+        try await withTransaction { try await linkedDatasets(plan: plan, in: $0) }
+    }
+
+    func linkedDatasets(plan: LinkagePlan, in transaction: HubTransaction) async throws -> [LinkedDataset] {
+        var result: [LinkedDataset] = []
+        for dataset in plan.datasets {
+            try DatasetTable.validateDatasetName(dataset.name)
+            let table = "ds_" + dataset.name
+            var columns: Set<String> = []
+            for try await name in try await transaction.query("""
+                SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = \(table)
+                """).decode(String.self) {
+                columns.insert(name)
+            }
+            guard !columns.isEmpty else { continue }
+            let cells = plan.keys.enumerated().map { index, key in
+                let column = DatasetTable.sqlName(for: key)
+                return dataset.carries[index] && columns.contains(column) && DatasetTable.isValidIdentifier(column) ? "d.\(quoted(column))" : "NULL::text"
+            }
+            result.append(LinkedDataset(dataset: dataset.name, view: quoted("current_" + dataset.name),
+                                        keyArray: "ARRAY[\(cells.joined(separator: ", "))]::text[]"))
+        }
+        return result
+    }
+
+    /// Brings the agreement's linkage up to date with the published extracts, in one transaction
+    /// (`docs/linkage.md`, section 3): key tuples that appeared or disappeared since the last run
+    /// are found with set-based SQL, only they and the persons they touch are clustered again, and
+    /// persons keep their numbers while the evidence holds. Audited as `linkage.update` with the
+    /// run's figures. Returns the linkage report.
+    @discardableResult
+    public func updateLinkage(agreement: Agreement, plan: LinkagePlan, actor: AuditActor) async throws -> LinkageReport {
+        let clock = ContinuousClock()
+        let started = clock.now
+        return try await withTransaction { transaction in
+            try await transaction.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.keyClass), \(AdvisoryLock.linkage))")
+            var run = try await LinkageRun.begin(agreement: agreement, plan: plan, in: transaction)
+            try await run.synchroniseNodes(datasets: linkedDatasets(plan: plan, in: transaction))
+            try await run.cluster()
+            run.figures.milliseconds = Int((clock.now - started) / .milliseconds(1))
+            try await run.finish()
+            let report = try await linkageReport(agreementID: agreement.id, agreementVersion: agreement.version, plan: plan, run: run.figures, in: transaction)
+            try await transaction.audit(AuditEntry(actor: actor, action: "linkage.update", subject: "\(agreement.id).v\(agreement.version)",
+                                                   details: report.auditDetails))
+            return report
+        }
+    }
+
+    /// The report of the linkage as it stands, or nil when the agreement was never linked.
+    public func linkageReport(agreement: Agreement, plan: LinkagePlan) async throws -> LinkageReport? {
+        try await withTransaction { transaction in
+            let rows = try await transaction.query("SELECT last_run FROM linkages WHERE agreement_id = \(agreement.id)").collect()
+            guard let text = try rows.first?.decode(String?.self),
+                  let figures = try? JSONDecoder().decode(LinkageReport.RunFigures.self, from: Data(text.utf8)) else { return nil }
+            return try await linkageReport(agreementID: agreement.id, agreementVersion: agreement.version, plan: plan, run: figures, in: transaction)
+        }
+    }
+
+    private func linkageReport(agreementID: String, agreementVersion: Int, plan: LinkagePlan, run: LinkageReport.RunFigures,
+                               in transaction: HubTransaction) async throws -> LinkageReport {
+        try await transaction.query("""
+            CREATE TEMP TABLE linkage_persons ON COMMIT DROP AS
+            SELECT person, sum(records)::bigint AS records, array_agg(DISTINCT dataset) AS datasets
+            FROM linkage_nodes WHERE agreement_id = \(agreementID) GROUP BY person
+            """)
+        var records: [String: Int] = [:], linked: [String: Int] = [:]
+        for try await (dataset, total, linkedRecords) in try await transaction.query("""
+            SELECT n.dataset, sum(n.records)::bigint, coalesce(sum(n.records) FILTER (WHERE p.records > 1), 0)::bigint
+            FROM linkage_nodes n JOIN linkage_persons p ON p.person = n.person
+            WHERE n.agreement_id = \(agreementID) GROUP BY n.dataset
+            """).decode((String, Int, Int).self) {
+            records[dataset] = total
+            linked[dataset] = linkedRecords
+        }
+        let allRecords = records.values.reduce(0, +)
+        func rate(_ part: Int, _ whole: Int) -> Double { whole == 0 ? 0 : Double(part) / Double(whole) }
+        var sizes: [String: Int] = [:]
+        var persons = 0
+        for try await (size, count) in try await transaction.query("SELECT records, count(*)::bigint FROM linkage_persons GROUP BY records")
+            .decode((Int, Int).self) {
+            sizes[LinkageReport.sizeBucket(records: size), default: 0] += count
+            persons += count
+        }
+        var byKey: [String: Int] = [:]
+        for try await (key, count) in try await transaction.query("""
+            SELECT evidence, sum(records)::bigint FROM linkage_nodes WHERE agreement_id = \(agreementID) AND evidence IS NOT NULL GROUP BY evidence
+            """).decode((String, Int).self) {
+            byKey[key] = count
+        }
+        var pairs: [LinkageReport.PairFigures] = []
+        for try await (dataset, other, count) in try await transaction.query("""
+            SELECT n.dataset, o.dataset, sum(n.records)::bigint
+            FROM linkage_nodes n JOIN linkage_persons p ON p.person = n.person CROSS JOIN LATERAL unnest(p.datasets) AS o(dataset)
+            WHERE n.agreement_id = \(agreementID) AND o.dataset <> n.dataset GROUP BY 1, 2 ORDER BY 1, 2
+            """).decode((String, String, Int).self) {
+            pairs.append(.init(dataset: dataset, other: other, records: count, rate: rate(count, records[dataset] ?? 0)))
+        }
+        let flagged = try await transaction.query("""
+            SELECT count(DISTINCT person)::bigint FROM linkage_nodes WHERE agreement_id = \(agreementID) AND flagged
+            """).collect().first?.decode(Int.self) ?? 0
+        try await transaction.query("DROP TABLE linkage_persons")
+        let datasetNames = plan.datasets.map(\.name).filter { records[$0] != nil }
+        return LinkageReport(
+            agreement: agreementID, agreementVersion: agreementVersion, keys: plan.keys,
+            datasets: datasetNames.map { .init(dataset: $0, records: records[$0]!, linkedRecords: linked[$0] ?? 0, matchRate: rate(linked[$0] ?? 0, records[$0]!)) },
+            linkedBy: plan.keys.map { .init(key: $0, records: byKey[$0] ?? 0, rate: rate(byKey[$0] ?? 0, allRecords)) },
+            pairs: pairs, persons: persons,
+            clusterSizes: LinkageReport.sizeBuckets.map { .init(size: $0, persons: sizes[$0] ?? 0) },
+            flaggedPersons: flagged, run: run)
+    }
+}
+
+extension LinkageReport {
+    /// The figures the audit entry keeps (integers only: the audit log's canonical JSON has no
+    /// fractions; rates follow from the counts).
+    var auditDetails: CanonicalJSON {
+        .object([
+            "run": .integer(run.run),
+            "records": .object(Dictionary(uniqueKeysWithValues: datasets.map { ($0.dataset, CanonicalJSON.integer($0.records)) })),
+            "linked_records": .object(Dictionary(uniqueKeysWithValues: datasets.map { ($0.dataset, CanonicalJSON.integer($0.linkedRecords)) })),
+            "linked_by": .object(Dictionary(uniqueKeysWithValues: linkedBy.map { ($0.key, CanonicalJSON.integer($0.records)) })),
+            "persons": .integer(persons),
+            "flagged_persons": .integer(flaggedPersons),
+            "new_nodes": .integer(run.newNodes), "removed_nodes": .integer(run.removedNodes), "clustered_nodes": .integer(run.clusteredNodes),
+            "merges": .integer(run.merges), "splits": .integer(run.splits),
+            "conflicts": .object(run.conflicts.mapValues { .integer($0) }),
+            "milliseconds": .integer(run.milliseconds),
+        ])
+    }
+}

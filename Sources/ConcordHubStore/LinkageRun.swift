@@ -1,0 +1,230 @@
+import ConcordCore
+import Foundation
+import NIOCore
+import PostgresNIO
+
+/// One linkage run inside its transaction (`HubStore.updateLinkage`): the steps of
+/// `docs/linkage.md`, section 3, each a set-based statement, with the clustering itself in
+/// memory over only the nodes that need it.
+struct LinkageRun {
+    let agreementID: String
+    let plan: LinkagePlan
+    let transaction: HubTransaction
+    private var nextPerson: Int64
+    private var runNumber: Int
+    var figures: LinkageReport.RunFigures
+
+    /// Locks (or creates) the agreement's linkage; a linkage made under another plan is emptied
+    /// so that it is rebuilt (person numbers are never reused).
+    static func begin(agreement: Agreement, plan: LinkagePlan, in transaction: HubTransaction) async throws -> LinkageRun {
+        let rows = try await transaction.query("""
+            SELECT signature, next_person, runs FROM linkages WHERE agreement_id = \(agreement.id) FOR UPDATE
+            """).collect()
+        var nextPerson: Int64 = 1, runs = 0
+        if let row = rows.first {
+            let (signature, next, previousRuns) = try row.decode((String, Int64, Int).self)
+            (nextPerson, runs) = (next, previousRuns)
+            if signature != plan.signature {
+                try await transaction.query("DELETE FROM linkage_nodes WHERE agreement_id = \(agreement.id)")
+            }
+        } else {
+            try await transaction.query("""
+                INSERT INTO linkages (agreement_id, agreement_version, signature) VALUES (\(agreement.id), \(agreement.version), \(plan.signature))
+                """)
+        }
+        try await transaction.query("""
+            UPDATE linkages SET agreement_version = \(agreement.version), signature = \(plan.signature) WHERE agreement_id = \(agreement.id)
+            """)
+        let figures = LinkageReport.RunFigures(run: runs + 1)
+        return LinkageRun(agreementID: agreement.id, plan: plan, transaction: transaction, nextPerson: nextPerson, runNumber: runs + 1, figures: figures)
+    }
+
+    /// Makes `linkage_nodes` hold exactly the distinct key tuples of the published rows: tuples
+    /// gone are deleted (their persons must be clustered again: they may split), new tuples are
+    /// inserted without a person, and the persons sharing a key value with a new tuple are noted.
+    mutating func synchroniseNodes(datasets: [LinkedDataset]) async throws {
+        try await transaction.query("""
+            CREATE TEMP TABLE linkage_current (dataset text NOT NULL, fingerprint bytea NOT NULL, keys text[] NOT NULL, records bigint NOT NULL)
+            ON COMMIT DROP
+            """)
+        try await transaction.query("CREATE TEMP TABLE linkage_touched (person bigint PRIMARY KEY) ON COMMIT DROP")
+        for dataset in datasets {
+            // The view and key array come from validated identifiers (LinkedDataset).
+            try await transaction.query("""
+                INSERT INTO linkage_current
+                SELECT \(dataset.dataset), concord_key_fingerprint(k), k, count(*) FROM (SELECT \(unescaped: dataset.keyArray) AS k FROM \(unescaped: dataset.view) d) s
+                GROUP BY k
+                """)
+        }
+        try await transaction.query("ANALYZE linkage_current")
+        figures.removedNodes = try await count("""
+            WITH gone AS (
+                DELETE FROM linkage_nodes n WHERE n.agreement_id = \(agreementID)
+                AND NOT EXISTS (SELECT 1 FROM linkage_current c WHERE c.dataset = n.dataset AND c.fingerprint = n.fingerprint)
+                RETURNING person),
+            noted AS (INSERT INTO linkage_touched SELECT DISTINCT person FROM gone WHERE person IS NOT NULL ON CONFLICT DO NOTHING)
+            SELECT count(*) FROM gone
+            """)
+        try await transaction.query("""
+            UPDATE linkage_nodes n SET records = c.records FROM linkage_current c
+            WHERE n.agreement_id = \(agreementID) AND c.dataset = n.dataset AND c.fingerprint = n.fingerprint AND n.records <> c.records
+            """)
+        let hadPersons = try await count("SELECT count(*) FROM (SELECT 1 FROM linkage_nodes WHERE agreement_id = \(agreementID) LIMIT 1) s") > 0
+        figures.newNodes = try await count("""
+            WITH added AS (
+                INSERT INTO linkage_nodes (agreement_id, dataset, fingerprint, keys, records)
+                SELECT \(agreementID), c.dataset, c.fingerprint, c.keys, c.records FROM linkage_current c
+                WHERE NOT EXISTS (SELECT 1 FROM linkage_nodes n WHERE n.agreement_id = \(agreementID) AND n.dataset = c.dataset AND n.fingerprint = c.fingerprint)
+                ORDER BY c.dataset, c.fingerprint
+                RETURNING 1)
+            SELECT count(*) FROM added
+            """)
+        guard hadPersons, figures.newNodes > 0 else { return }
+        // Persons sharing any key value with a new tuple, in one pass over the nodes.
+        let spaces = plan.valueSpaces
+        try await transaction.query("""
+            CREATE TEMP TABLE linkage_new_values ON COMMIT DROP AS
+            SELECT DISTINCT (\(spaces)::int[])[u.i] AS space, u.value FROM linkage_nodes n
+            CROSS JOIN LATERAL unnest(n.keys) WITH ORDINALITY AS u(value, i)
+            WHERE n.agreement_id = \(agreementID) AND n.person IS NULL AND u.value IS NOT NULL
+            """)
+        try await transaction.query("ANALYZE linkage_new_values")
+        try await transaction.query("""
+            INSERT INTO linkage_touched
+            SELECT DISTINCT n.person FROM linkage_nodes n CROSS JOIN LATERAL unnest(n.keys) WITH ORDINALITY AS u(value, i)
+            JOIN linkage_new_values v ON v.value = u.value AND v.space = (\(spaces)::int[])[u.i]
+            WHERE n.agreement_id = \(agreementID) AND n.person IS NOT NULL
+            ON CONFLICT DO NOTHING
+            """)
+    }
+
+    /// Clusters the new nodes and every node of a touched person, gives the clusters their
+    /// person numbers, and writes back what changed.
+    mutating func cluster() async throws {
+        let affected = "n.agreement_id = $1 AND (n.person IS NULL OR n.person IN (SELECT person FROM linkage_touched))"
+        var nodes: [Int64] = []
+        var previousPersons: [Int64] = []
+        var previousEvidence: [Int8] = []
+        let passIndex = Dictionary(uniqueKeysWithValues: plan.passes.enumerated().map { ($1.key, Int8($0)) })
+        for try await (node, person, evidence) in try await query("""
+            SELECT n.node, coalesce(n.person, 0), n.evidence FROM linkage_nodes n WHERE \(affected) ORDER BY n.node
+            """).decode((Int64, Int64, String?).self) {
+            nodes.append(node)
+            previousPersons.append(person)
+            previousEvidence.append(evidence.flatMap { passIndex[$0] } ?? -1)
+        }
+        figures.clusteredNodes = nodes.count
+        guard !nodes.isEmpty else { return }
+        func index(of node: Int64) -> Int32 {
+            var (low, high) = (0, nodes.count)
+            while low < high {
+                let middle = (low + high) / 2
+                if nodes[middle] < node { low = middle + 1 } else { high = middle }
+            }
+            return Int32(low)
+        }
+        var uniqueValues: [[Int32]] = []
+        for key in plan.uniqueKeys {
+            var values = Array(repeating: Int32(0), count: nodes.count)
+            for try await (node, rank) in try await query("""
+                SELECT n.node, (dense_rank() OVER (ORDER BY n.keys[\(key + 1)]))::integer FROM linkage_nodes n WHERE \(affected) AND n.keys[\(key + 1)] IS NOT NULL
+                """).decode((Int64, Int32).self) {
+                values[Int(index(of: node))] = rank
+            }
+            uniqueValues.append(values)
+        }
+        var clustering = PersonClustering(nodeCount: nodes.count, uniqueValues: uniqueValues, previousPersons: previousPersons, passCount: plan.passes.count)
+        for (passNumber, pass) in plan.passes.enumerated() {
+            clustering.beginPass(passNumber)
+            let column = pass.column + 1
+            let groups = if pass.comparedWith.isEmpty {
+                "SELECT array_agg(n.node) FROM linkage_nodes n WHERE \(affected) AND n.keys[\(column)] IS NOT NULL GROUP BY n.keys[\(column)] HAVING count(*) > 1"
+            } else {
+                // A key hashed as another links a node's value of it to other nodes' values of
+                // that other key (a swapped date of birth to real ones), not to itself again.
+                """
+                SELECT array_agg(DISTINCT node) FROM (
+                    SELECT n.node, n.keys[\(column)] AS value, true AS own FROM linkage_nodes n WHERE \(affected) AND n.keys[\(column)] IS NOT NULL
+                    \(pass.comparedWith.map { "UNION ALL SELECT n.node, n.keys[\($0 + 1)], false FROM linkage_nodes n WHERE \(affected) AND n.keys[\($0 + 1)] IS NOT NULL" }.joined(separator: "\n"))
+                ) s GROUP BY value HAVING bool_or(own) AND bool_or(NOT own) AND count(DISTINCT node) > 1
+                """
+            }
+            for try await group in try await query(groups).decode([Int64].self) {
+                clustering.link(group: group.map(index(of:)).sorted())
+            }
+        }
+        let roots = clustering.roots()
+        let flaggedRoots = clustering.flaggedRoots()
+        let identities = PersonIdentities(roots: roots, previousPersons: previousPersons, previousEvidence: previousEvidence,
+                                          joins: clustering.joinsOfPreviousPersons, nextPerson: nextPerson)
+        nextPerson = identities.nextPerson
+        for (conflict, count) in clustering.conflicts {
+            figures.conflicts[plan.keys[conflict.uniqueKey], default: 0] += count
+        }
+        for (pass, count) in clustering.ambiguousValues.enumerated() where count > 0 {
+            figures.ambiguousValues[plan.passes[pass].key] = count
+        }
+        figures.merges = identities.events.filter { $0.kind == .merge }.count
+        figures.splits = identities.events.filter { $0.kind == .split }.count
+        try await writeBack(nodes: nodes, persons: identities.persons, evidence: clustering.evidence,
+                            flagged: roots.map { flaggedRoots.contains($0) })
+        try await record(events: identities.events)
+    }
+
+    /// Copies the results into a temporary table and updates the nodes whose person, evidence or
+    /// flag changed, in one statement.
+    private func writeBack(nodes: [Int64], persons: [Int64], evidence: [Int8], flagged: [Bool]) async throws {
+        try await transaction.query("""
+            CREATE TEMP TABLE linkage_result (node bigint NOT NULL, person bigint NOT NULL, evidence text, flagged boolean NOT NULL) ON COMMIT DROP
+            """)
+        try await transaction.connection.copyFrom(table: "linkage_result", columns: ["node", "person", "evidence", "flagged"], logger: transaction.logger) { writer in
+            var buffer = ByteBuffer()
+            for index in nodes.indices {
+                let key = evidence[index] >= 0 ? plan.passes[Int(evidence[index])].key : "\\N"
+                // Keys are agreement match key names (`^[a-z][a-z0-9_]*$`): nothing to escape.
+                buffer.writeString("\(nodes[index])\t\(persons[index])\t\(key)\t\(flagged[index] ? "t" : "f")\n")
+                if buffer.readableBytes >= 1 << 20 {
+                    try await writer.write(buffer)
+                    buffer.clear()
+                }
+            }
+            if buffer.readableBytes > 0 { try await writer.write(buffer) }
+        }
+        try await transaction.query("""
+            UPDATE linkage_nodes n SET person = r.person, evidence = r.evidence, flagged = r.flagged FROM linkage_result r
+            WHERE n.agreement_id = \(agreementID) AND n.node = r.node
+            AND (n.person IS DISTINCT FROM r.person OR n.evidence IS DISTINCT FROM r.evidence OR n.flagged <> r.flagged)
+            """)
+    }
+
+    private func record(events: [PersonIdentities.Event]) async throws {
+        guard !events.isEmpty else { return }
+        let keys = events.map { $0.pass >= 0 ? plan.passes[$0.pass].key : "" }
+        try await transaction.query("""
+            INSERT INTO linkage_events (agreement_id, run, kind, person, other, key)
+            SELECT \(agreementID), \(runNumber), kind, person, other, nullif(key, '')
+            FROM unnest(\(events.map(\.kind.rawValue))::text[], \(events.map(\.person))::bigint[], \(events.map(\.other))::bigint[], \(keys)::text[])
+                AS e(kind, person, other, key)
+            """)
+    }
+
+    /// Records the run on the linkage.
+    func finish() async throws {
+        let lastRun = String(decoding: try JSONEncoder().encode(figures), as: UTF8.self)
+        try await transaction.query("""
+            UPDATE linkages SET next_person = \(nextPerson), runs = \(runNumber), last_run = \(lastRun), updated_at = now()
+            WHERE agreement_id = \(agreementID)
+            """)
+    }
+
+    /// Runs a statement with the agreement id bound as `$1` (the affected-nodes condition refers to it).
+    private func query(_ sql: String) async throws -> PostgresRowSequence {
+        var bindings = PostgresBindings()
+        bindings.append(agreementID)
+        return try await transaction.query(PostgresQuery(unsafeSQL: sql, binds: bindings))
+    }
+
+    private func count(_ query: PostgresQuery) async throws -> Int {
+        try await transaction.query(query).collect().first?.decode(Int.self) ?? 0
+    }
+}
