@@ -105,7 +105,22 @@ extension HubService {
         guard let token = context.parameters.get("token"), token.hasPrefix(DownloadLink.prefix) else {
             throw Problem(.notFound, "download.not-found", "no such download link of yours")
         }
-        let record = try await Self.translating { try await store.redeemDownloadLink(token: token, by: user.id) }
+        let record: RequestRecord
+        do {
+            record = try await store.redeemDownloadLink(token: token, by: user.id)
+        } catch let error as HubStoreError {
+            // A refused download is audited too: who tried which request's link, and why not.
+            let subject: String? = switch error {
+            case .unknownDownloadLink(let request): request
+            case .downloadLinkGone(let request, _): request
+            default: nil
+            }
+            if let subject {
+                try await store.audit(AuditEntry(actor: .user(user.id), action: "request.download", subject: subject, outcome: "refused",
+                                                 details: .object(["reason": .string(error.description)])))
+            }
+            throw Self.problem(error)
+        }
         guard let output = record.output else { throw Problem(.gone, "download.gone", "the request has no output") }
         return try outputs.response(record, output: output)
     }
@@ -117,13 +132,20 @@ extension HubService {
     /// meanwhile keeps no output.
     func produceOutput(_ record: RequestRecord, agreement: Agreement) async -> RequestRecord {
         do {
-            let report: String? = nil
+            var report: String?
+            var linked: [String: LinkedDataset] = [:]
+            if agreement.linkage.permitted {
+                let plan = try LinkagePlan(agreement: agreement, catalogue: catalogue)
+                let linkage = try await store.updateLinkage(agreement: agreement, plan: plan, actor: .hub)
+                report = String(decoding: try Self.reportEncoder.encode(linkage), as: UTF8.self)
+                for dataset in try await store.linkedDatasets(plan: plan) { linked[dataset.dataset] = dataset }
+            }
             let output = switch record.request.level {
             case .rowLevel:
-                try await outputs.writeRowLevel(record, store: store,
+                try await outputs.writeRowLevel(record, store: store, linked: linked,
                                                 personIDs: keys.personIDSecret.key(agreement: record.request.agreementID, version: record.request.agreementVersion))
             case .aggregate:
-                try await outputs.writeAggregate(record, agreement: agreement, store: store)
+                try await outputs.writeAggregate(record, agreement: agreement, store: store, linked: linked)
             }
             if let ready = try await store.completeRequest(id: record.id, output: output, linkageReport: report) { return ready }
             outputs.remove(record.id)
@@ -134,6 +156,12 @@ extension HubService {
             return (try? await store.failRequest(id: record.id, error: "the output could not be made: \(error)")) ?? record
         }
     }
+
+    private static let reportEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
 
     // MARK: Helpers
 
@@ -174,13 +202,17 @@ extension HubService {
         do {
             return try await body()
         } catch let error as HubStoreError {
-            switch error {
-            case .unknownRequest: throw Problem(.notFound, "request.not-found", error.description)
-            case .requestState: throw Problem(.conflict, "request.state", error.description)
-            case .unknownDownloadLink: throw Problem(.notFound, "download.not-found", error.description)
-            case .downloadLinkGone: throw Problem(.gone, "download.gone", error.description)
-            default: throw error
-            }
+            throw problem(error)
+        }
+    }
+
+    private static func problem(_ error: HubStoreError) -> any Error {
+        switch error {
+        case .unknownRequest: Problem(.notFound, "request.not-found", error.description)
+        case .requestState: Problem(.conflict, "request.state", error.description)
+        case .unknownDownloadLink: Problem(.notFound, "download.not-found", error.description)
+        case .downloadLinkGone: Problem(.gone, "download.gone", error.description)
+        default: error
         }
     }
 

@@ -27,14 +27,14 @@ struct RequestOutputFiles: Sendable {
 
     /// Writes a row-level output: `person_id,dataset,` then every requested field as
     /// `dataset.Field`, one row per record, empty where the record's dataset lacks the field.
-    func writeRowLevel(_ request: RequestRecord, store: HubStore, personIDs: PersonIDKey) async throws -> RequestOutput {
+    func writeRowLevel(_ request: RequestRecord, store: HubStore, linked: [String: LinkedDataset], personIDs: PersonIDKey) async throws -> RequestOutput {
         let fields = request.request.fields
         let file = try HashingOutputFile(path: path(request.id))
         var csv = CSVWriter(capacity: 1 << 16)
         csv.appendRecord(["person_id", "dataset"] + fields.map(\.description))
         for dataset in request.request.datasets {
             let own = fields.enumerated().filter { $0.element.dataset == dataset }
-            try await store.forEachRecord(of: request, dataset: dataset, fields: own.map(\.element.field)) { person, values in
+            try await store.forEachRecord(of: request, dataset: dataset, fields: own.map(\.element.field), linked: linked[dataset]) { person, values in
                 if let person { csv.appendField(personIDs.personID(person)) } else { csv.appendEmptyField() }
                 csv.appendField(dataset)
                 var next = 0
@@ -58,8 +58,8 @@ struct RequestOutputFiles: Sendable {
     /// Writes an aggregate output: persons by the requested dimensions with every marginal total,
     /// under the agreement's disclosure control. Columns: each dimension (`*` in a total's row),
     /// `persons` (rounded; empty when suppressed), `suppressed` (`true`/`false`).
-    func writeAggregate(_ request: RequestRecord, agreement: Agreement, store: HubStore) async throws -> RequestOutput {
-        let counts = try await store.personCounts(of: request)
+    func writeAggregate(_ request: RequestRecord, agreement: Agreement, store: HubStore, linked: [String: LinkedDataset]) async throws -> RequestOutput {
+        let counts = try await store.personCounts(of: request, linked: linked)
         let dimensions = request.request.fields.enumerated().map { position, field in
             CountTable.Dimension(name: field.description, categories: Array(Set(counts.map { $0.categories[position] } + (counts.isEmpty ? [""] : []))).sorted())
         }

@@ -41,10 +41,11 @@ public enum HubStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownRequest(String)
     /// The request is not in a state the operation needs.
     case requestState(request: String, state: String, expected: String)
-    /// No download link with this token for this user.
-    case unknownDownloadLink
+    /// No download link with this token for this user (`request`: the link's request, when the
+    /// link exists but is someone else's).
+    case unknownDownloadLink(request: String?)
     /// The download link exists but can no longer be used.
-    case downloadLinkGone(reason: String)
+    case downloadLinkGone(request: String, reason: String)
     /// The database refused a statement: PostgreSQL's message (never the bound values) and its
     /// SQLSTATE code (e.g. `42501` permission denied), when the server sent one.
     case database(message: String, sqlState: String?)
@@ -84,7 +85,7 @@ public enum HubStoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unknownRequest(let id): "no request \(id) of yours"
         case .requestState(let request, let state, let expected): "request \(request) is \(state), not \(expected)"
         case .unknownDownloadLink: "no such download link of yours"
-        case .downloadLinkGone(let reason): "the download link cannot be used: \(reason)"
+        case .downloadLinkGone(_, let reason): "the download link cannot be used: \(reason)"
         case .database(let message, let sqlState): "the database refused: \(message)" + (sqlState.map { " (SQLSTATE \($0))" } ?? "")
         }
     }

@@ -4,17 +4,19 @@ import PostgresNIO
 /// The records a request's output is made of (docs/requests.md, "Outputs"): the rows of its
 /// datasets' published extracts that were shared under its agreement (the upload's manifest names
 /// a version of it), published by the end of `as_of` when given, each with its person number in
-/// the agreement's linkage (`linkage_records`) when it has one.
+/// the agreement's linkage when its dataset is linked (`linked`, from `linkedDatasets(plan:)`):
+/// the person of the `linkage_nodes` entry its match-key tuple's fingerprint names.
 ///
 /// Every query binds the same three values: `$1` the agreement id, `$2` the `as_of` date or
 /// NULL, `$3` the request's datasets; identifiers are validated and double-quoted.
 extension HubStore {
     /// Streams every record of `dataset` with the values of `fields` (as text; `nil` when empty),
     /// ordered by person number (records without one last), without holding them in memory.
-    public func forEachRecord(of request: RequestRecord, dataset: String, fields: [String],
+    public func forEachRecord(of request: RequestRecord, dataset: String, fields: [String], linked: LinkedDataset?,
                               _ body: (_ person: Int64?, _ values: [String?]) throws -> Void) async throws {
         let columns = try fields.map { try Self.column($0, of: dataset) + "::text" }
-        let sql = "SELECT \((["l.person"] + columns).joined(separator: ", ")) \(try Self.records(of: dataset, number: 1)) ORDER BY l.person NULLS LAST, d.\"_row\""
+        let person = Self.person(linked)
+        let sql = "SELECT \(([person] + columns).joined(separator: ", ")) \(try Self.records(of: dataset, number: 1, linked: linked)) ORDER BY 1 NULLS LAST, d.\"_row\""
         try await withTransaction { transaction in
             try await transaction.query("SET LOCAL datestyle = 'ISO'")
             for try await row in try await transaction.query(PostgresQuery(unsafeSQL: sql, binds: try Self.binds(request, datasets: [dataset]))) {
@@ -34,16 +36,17 @@ extension HubStore {
     /// value (`""`: no record of that dimension's dataset, or the field empty). A person with
     /// several values in a dimension counts in each of them. A record without a person number
     /// counts as a person of its own.
-    public func personCounts(of request: RequestRecord) async throws -> [(categories: [String], persons: Int)] {
+    public func personCounts(of request: RequestRecord, linked: [String: LinkedDataset]) async throws -> [(categories: [String], persons: Int)] {
         let dimensions = request.request.fields
         var parts: [String] = []
         for (index, dataset) in request.request.datasets.enumerated() {
-            var select = #"SELECT coalesce('p' || l.person::text, 'r' || ($3::text[])["# + String(index + 1) + #"] || ':' || d."_row"::text) AS unit"#
+            let person = Self.person(linked[dataset])
+            var select = "SELECT coalesce('p' || \(person)::text, 'r' || ($3::text[])[\(index + 1)] || ':' || d.\"_row\"::text) AS unit"
             for (position, dimension) in dimensions.enumerated() {
                 let value = dimension.dataset == dataset ? try Self.column(dimension.field, of: dataset) + "::text" : "NULL::text"
                 select += ", \(value) AS v\(position)"
             }
-            parts.append(select + " " + (try Self.records(of: dataset, number: index + 1)))
+            parts.append(select + " " + (try Self.records(of: dataset, number: index + 1, linked: linked[dataset])))
         }
         var sql = "WITH recs AS (\(parts.joined(separator: " UNION ALL "))), cells AS (SELECT u.unit"
         for index in dimensions.indices { sql += ", coalesce(v\(index).value, '') AS c\(index)" }
@@ -68,15 +71,21 @@ extension HubStore {
         }
     }
 
-    /// `FROM … WHERE …` for the records of `dataset`, the `number`th (from 1) of `$3`.
-    private static func records(of dataset: String, number: Int) throws -> String {
+    /// `FROM … WHERE …` for the records of `dataset`, the `number`th (from 1) of `$3`, joined to
+    /// their linkage nodes (as `l`) when the dataset is linked.
+    private static func records(of dataset: String, number: Int, linked: LinkedDataset?) throws -> String {
         try DatasetTable.validateDatasetName(dataset)
+        let nodes = linked.map { " LEFT JOIN linkage_nodes l ON l.agreement_id = $1 AND l.dataset = ($3::text[])[\(number)] AND l.fingerprint = \($0.fingerprint)" } ?? ""
         return """
-            FROM \(quoted("current_" + dataset)) d JOIN extracts e ON e.id = d."_extract" JOIN uploads up ON up.id = e.upload_id \
-            LEFT JOIN linkage_records l ON l.agreement_id = $1 AND l.dataset = ($3::text[])[\(number)] AND l.row_id = d."_row" \
+            FROM \(quoted("current_" + dataset)) d JOIN extracts e ON e.id = d."_extract" JOIN uploads up ON up.id = e.upload_id\(nodes) \
             WHERE EXISTS (SELECT 1 FROM jsonb_array_elements_text(up.manifest::jsonb -> 'agreements') a WHERE split_part(a, '.v', 1) = $1) \
             AND ($2::text IS NULL OR e.published_at < ($2::date + 1)::timestamp AT TIME ZONE 'UTC')
             """
+    }
+
+    /// A record's person number: its linkage node's person, or none when its dataset is not linked.
+    private static func person(_ linked: LinkedDataset?) -> String {
+        linked == nil ? "NULL::bigint" : "l.person"
     }
 
     private static func binds(_ request: RequestRecord, datasets: [String]) throws -> PostgresBindings {

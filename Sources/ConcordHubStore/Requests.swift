@@ -236,21 +236,23 @@ extension HubStore {
 
     /// Uses a download link for `user`: it must be theirs, unused and unexpired, and the request
     /// still ready. Marks it used and writes the `request.download` audit entry (who, when,
-    /// bytes, rows) in one transaction, before a byte is sent. Expired or used: `linkGone`.
+    /// bytes, rows) in one transaction, before a byte is sent. Expired or used: `downloadLinkGone`;
+    /// the caller audits refused attempts.
     public func redeemDownloadLink(token: String, by user: String) async throws -> RequestRecord {
         try await withTransaction { transaction in
             let digest = ByteBuffer(bytes: APIToken.digest(token))
             let rows = try await transaction.query("""
                 SELECT request_id, created_by, used_at IS NOT NULL, expires_at <= now() FROM request_links WHERE token_sha256 = \(digest) FOR UPDATE
                 """).collect()
-            guard let row = rows.first else { throw HubStoreError.unknownDownloadLink }
+            guard let row = rows.first else { throw HubStoreError.unknownDownloadLink(request: nil) }
             let (requestID, owner, used, expired) = try row.decode((UUID, String, Bool, Bool).self)
-            guard owner == user else { throw HubStoreError.unknownDownloadLink }
-            guard !used else { throw HubStoreError.downloadLinkGone(reason: "it has been used; make a new one") }
-            guard !expired else { throw HubStoreError.downloadLinkGone(reason: "it has expired; make a new one") }
+            let subject = requestID.uuidString.lowercased()
+            guard owner == user else { throw HubStoreError.unknownDownloadLink(request: subject) }
+            guard !used else { throw HubStoreError.downloadLinkGone(request: subject, reason: "it has been used; make a new one") }
+            guard !expired else { throw HubStoreError.downloadLinkGone(request: subject, reason: "it has expired; make a new one") }
             let record = try await Self.request(requestID, in: transaction, lock: true)
             guard record.state == .ready, let output = record.output else {
-                throw HubStoreError.downloadLinkGone(reason: "request \(requestID.uuidString.lowercased()) is \(record.state.rawValue)")
+                throw HubStoreError.downloadLinkGone(request: subject, reason: "request \(subject) is \(record.state.rawValue)")
             }
             try await transaction.query("UPDATE request_links SET used_at = now(), used_by = \(user) WHERE token_sha256 = \(digest)")
             try await transaction.audit(AuditEntry(actor: .user(user), action: "request.download", subject: requestID.uuidString.lowercased(), details: .object([
