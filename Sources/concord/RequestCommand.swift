@@ -90,9 +90,7 @@ struct RequestCommand: AsyncParsableCommand {
             ]
             if let asOf { body["as_of"] = asOf }
             if let justification { body["justification"] = justification }
-            let request = try await hub.call("POST", "/v1/requests", json: body)
-            print("\(RequestView.text(request, "request_id")) \(RequestView.text(request, "state"))")
-            RequestView.note(request)
+            RequestView.printState(try await hub.call("POST", "/v1/requests", json: body))
         }
     }
 
@@ -137,8 +135,7 @@ struct RequestCommand: AsyncParsableCommand {
         @Argument(help: ArgumentHelp("The request's id.", valueName: "id")) var id: String
 
         func run() async throws {
-            let request = try await hub.call("POST", "/v1/requests/\(try RequestView.id(id))/cancel")
-            print("\(RequestView.text(request, "request_id")) \(RequestView.text(request, "state"))")
+            RequestView.printState(try await hub.call("POST", "/v1/requests/\(try RequestView.id(id))/cancel"))
         }
     }
 
@@ -154,27 +151,20 @@ struct RequestCommand: AsyncParsableCommand {
             """
         )
 
-        @OptionGroup var hub: HubSession
-        @Argument(help: ArgumentHelp("The request's id.", valueName: "id")) var id: String
-        @Option(help: ArgumentHelp("Why (required; audited).", valueName: "text")) var reason: String
+        @OptionGroup var decision: DecisionArguments
 
         func run() async throws {
-            let request = try await hub.call("POST", "/v1/requests/\(try RequestView.id(id))/approve", json: ["reason": reason])
-            print("\(RequestView.text(request, "request_id")) \(RequestView.text(request, "state"))")
-            RequestView.note(request)
+            try await decision.send("approve")
         }
     }
 
     struct Deny: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Deny a pending request, with a reason the requester sees (IG officers).")
 
-        @OptionGroup var hub: HubSession
-        @Argument(help: ArgumentHelp("The request's id.", valueName: "id")) var id: String
-        @Option(help: ArgumentHelp("Why (required; audited).", valueName: "text")) var reason: String
+        @OptionGroup var decision: DecisionArguments
 
         func run() async throws {
-            let request = try await hub.call("POST", "/v1/requests/\(try RequestView.id(id))/deny", json: ["reason": reason])
-            print("\(RequestView.text(request, "request_id")) \(RequestView.text(request, "state"))")
+            try await decision.send("deny")
         }
     }
 
@@ -226,6 +216,17 @@ struct RequestCommand: AsyncParsableCommand {
             }
             print("\(out): \(answer.header("Concord-Output-Rows") ?? "?") rows, \(bytes) bytes, sha256 \(digest)")
         }
+    }
+}
+
+/// What an IG officer's approval or denial names.
+struct DecisionArguments: ParsableArguments {
+    @OptionGroup var hub: HubSession
+    @Argument(help: ArgumentHelp("The request's id.", valueName: "id")) var id: String
+    @Option(help: ArgumentHelp("Why (required; audited).", valueName: "text")) var reason: String
+
+    func send(_ verb: String) async throws {
+        RequestView.printState(try await hub.call("POST", "/v1/requests/\(try RequestView.id(id))/\(verb)", json: ["reason": reason]))
     }
 }
 
@@ -323,6 +324,12 @@ enum RequestView {
     static func id(_ text: String) throws -> String {
         guard let id = UUID(uuidString: text) else { throw ValidationError("'\(text)' is not a request id (a UUID, as create and list print it)") }
         return id.uuidString.lowercased()
+    }
+
+    /// `<id> <state>` on standard output (for scripts), why it waits or failed on standard error.
+    static func printState(_ request: [String: CanonicalJSON]) {
+        print("\(text(request, "request_id")) \(text(request, "state"))")
+        note(request)
     }
 
     /// Why a request waits or failed, on standard error.

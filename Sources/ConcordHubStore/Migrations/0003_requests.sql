@@ -1,5 +1,5 @@
 -- concord-hub-db/1, migration 0003: analysts' requests and their download links
--- (docs/hub-database.md section 7, docs/requests.md). Never edit it after release.
+-- (docs/hub-database.md section 8, docs/requests.md). Never edit it after release.
 
 -- One analyst request under one agreement version, from its decision to its output.
 CREATE TABLE requests (
