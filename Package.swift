@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "ConcordHubStoreTests",
             dependencies: [
-                "ConcordHubStore", "ConcordCore", "ConcordTestSupport",
+                "ConcordHubStore", "ConcordCore", "ConcordTestSupport", "ConcordSynth", "ConcordAgent", "ConcordFiles",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

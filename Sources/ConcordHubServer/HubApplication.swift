@@ -13,17 +13,19 @@ import Logging
 /// route authenticated before its handler runs, every answer measured and every problem counted.
 public enum HubApplication {
     /// - Parameters:
+    ///   - linkage: where published datasets are announced to a `LinkageWorker` (nil: none runs).
     ///   - now: the clock, in seconds since the Unix epoch (a parameter for tests of stale requests).
     ///   - onServerRunning: called with the bound port once the server listens (port 0 picks a free one).
     public static func make(
         configuration: HubConfiguration, store: HubStore, keys: HubKeys, catalogue: SchemaCatalogue, logger: Logger,
+        linkage: LinkageQueue? = nil,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let service = HubService(store: store, keys: keys, catalogue: catalogue,
                                  spool: try UploadSpool(directory: "\(configuration.dataDirectory)/uploads"),
                                  outputs: try RequestOutputFiles(directory: "\(configuration.dataDirectory)/outputs"),
-                                 limits: configuration.limits, metrics: HubMetrics(), logger: logger, now: now)
+                                 limits: configuration.limits, metrics: HubMetrics(), linkage: linkage, logger: logger, now: now)
         let router = Router(context: HubRequestContext.self)
         let authenticator = Authenticator(store: store, now: now)
         let gate = RequestGate(limit: configuration.limits.maxConcurrentRequests)

@@ -66,23 +66,16 @@ struct HubService: Sendable {
     let limits: HubConfiguration.Limits
     let locks = UploadLocks()
     let metrics: HubMetrics
+    /// Told about every published extract, so linkages follow (nil: linkage runs only on demand).
+    let linkage: LinkageQueue?
     let logger: Logger
     /// Seconds since the Unix epoch.
     let now: @Sendable () -> Int64
 
     var today: CivilDate { CivilDate(utcSecondsSinceEpoch: Double(now()))! }
 
-    /// The agreements in force at the hub: the latest applied version of each, by id.
-    func agreementsInForce() async throws -> [String: Agreement] {
-        var agreements: [String: Agreement] = [:]
-        for stored in try await store.agreements() {
-            agreements[stored.id] = try Agreement(yaml: stored.document, file: "\(stored.id).v\(stored.version) (as applied)", catalogue: catalogue)
-        }
-        return agreements
-    }
-
     func admit(_ manifest: EnvelopeManifest, agency: String) async throws -> UploadAdmission {
-        UploadAdmission(manifest: manifest, agency: agency, schemas: catalogue, inForce: try await agreementsInForce(), today: today)
+        UploadAdmission(manifest: manifest, agency: agency, schemas: catalogue, inForce: try await store.agreementsInForce(catalogue: catalogue), today: today)
     }
 
     /// Opens, checks and loads a fully received upload, then publishes it with a signed receipt, or
@@ -127,6 +120,7 @@ struct HubService: Sendable {
             auditEntry: AuditEntry(actor: .agency(agency.id), action: "upload.accepted", subject: upload.id.uuidString.lowercased(),
                                    details: .object(details)))
         spool.remove(headerDigest: upload.headerDigest)
+        await linkage?.published(manifest.dataset)
         metrics.uploadFinished(outcome: "accepted")
         metrics.rowsLoaded(Int(staged.rows), dataset: manifest.dataset)
         let elapsed = ContinuousClock.now - started

@@ -15,7 +15,7 @@ extension HubService {
         var request = request
         let body = try await Self.decode(CreateRequestBody.self, from: request.collectBody(upTo: 64 << 10))
         let asked = try body.validated()
-        guard let agreement = try await agreementsInForce()[asked.agreement] else {
+        guard let agreement = try await store.agreementsInForce(catalogue: catalogue)[asked.agreement] else {
             try await store.audit(AuditEntry(actor: .user(user.id), action: "request.create", subject: asked.agreement, outcome: "refused",
                                              details: .object(["reasons": .array([.string("unknown-agreement")])])))
             throw Problem(.notFound, "request.unknown-agreement", "no agreement \(asked.agreement) is applied at this hub")
@@ -71,7 +71,7 @@ extension HubService {
         }
         let id = try Self.requestID(context)
         guard let existing = try await store.request(id: id) else { throw Self.notFound(id) }
-        guard let agreement = try await agreementsInForce()[existing.request.agreementID] else { throw Self.notFound(id) }
+        guard let agreement = try await store.agreementsInForce(catalogue: catalogue)[existing.request.agreementID] else { throw Self.notFound(id) }
         let today = today
         let outcome = try await Self.translating {
             try await store.decideRequest(id: id, officer: user.id, approve: approve, reason: reason) { record in
@@ -173,7 +173,7 @@ extension HubService {
     /// The agreements whose requests `user` may decide (as an approver), by id.
     private func approvals(of user: UserRecord) async throws -> [String] {
         guard user.role == .igOfficer else { return [] }
-        return try await agreementsInForce().values.filter { $0.outputs.approvers.contains(user.id) }.map(\.id).sorted()
+        return try await store.agreementsInForce(catalogue: catalogue).values.filter { $0.outputs.approvers.contains(user.id) }.map(\.id).sorted()
     }
 
     /// The request named in the path, if the caller made it or may decide on it; otherwise as good as absent.

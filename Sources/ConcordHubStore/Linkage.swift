@@ -68,6 +68,20 @@ extension HubStore {
         }
     }
 
+    /// Forgets the agreement's persons so that the next run links everything afresh (after a
+    /// restore, or to measure a full linkage). Person numbers are never reused: persons found
+    /// afterwards get new ones, so outputs made before and after do not share person ids.
+    /// Audited as `linkage.reset`.
+    public func resetLinkage(agreementID: String, actor: AuditActor) async throws {
+        try await withTransaction { transaction in
+            try await transaction.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.keyClass), \(AdvisoryLock.linkage))")
+            let nodes = try await transaction.query("""
+                WITH gone AS (DELETE FROM linkage_nodes WHERE agreement_id = \(agreementID) RETURNING 1) SELECT count(*) FROM gone
+                """).collect().first?.decode(Int.self) ?? 0
+            try await transaction.audit(AuditEntry(actor: actor, action: "linkage.reset", subject: agreementID, details: .object(["nodes": .integer(nodes)])))
+        }
+    }
+
     /// The report of the linkage as it stands, or nil when the agreement was never linked.
     public func linkageReport(agreement: Agreement, plan: LinkagePlan) async throws -> LinkageReport? {
         try await withTransaction { transaction in

@@ -36,10 +36,8 @@ struct AgreementCommand: AsyncParsableCommand {
 
         @OptionGroup var schemaOptions: SchemaOptions
 
-        enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
-
         @Option(help: "Output format.")
-        var format: Format = .text
+        var format: OutputFormat = .text
 
         func validate() throws {
             if paths.isEmpty { throw ValidationError("name at least one agreement file or folder") }

@@ -69,3 +69,8 @@ struct ReleaseOptions: ParsableArguments {
         return try ReleasePlan(schema: schema, agreements: loaded, agency: agency)
     }
 }
+
+/// `--format text|json`: for people, or for scripts and monitoring.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}

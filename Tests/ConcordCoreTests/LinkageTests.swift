@@ -103,3 +103,13 @@ private func partition(_ clustering: inout PersonClustering) -> [[Int]] {
         #expect(identities.events.map { "\($0.kind) \($0.person) \($0.other) \($0.pass)" } == ["split 10 5 3"])
     }
 }
+
+@Suite struct LinkageQualityTests {
+    @Test func countsPairsFromTheContingencyOfFoundAndTruePersons() {
+        // True persons: a = {0,1,2}, b = {3,4}. Found: {0,1}, {2,3,4}.
+        let quality = LinkageQuality([(1, "a"), (1, "a"), (2, "a"), (2, "b"), (2, "b")].map { (found: $0.0, truth: $0.1) })
+        #expect(quality.truePairs == 4 && quality.foundPairs == 4 && quality.correctPairs == 2)
+        #expect(quality.precision == 0.5 && quality.recall == 0.5)
+        #expect(quality.description.hasPrefix("5 records: precision 50.00%, recall 50.00%"))
+    }
+}

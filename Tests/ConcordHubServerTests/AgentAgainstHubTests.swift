@@ -27,6 +27,13 @@ struct AgentAgainstHubTests {
             #expect(try FileManager.default.contentsOfDirectory(atPath: state.outbox).isEmpty)
             #expect(receipt.receipt.rowsLoaded == envelope.manifest.rows)
             #expect(try await hub.visibleRows("police_da_incidents") == envelope.manifest.rows)
+            // The published extract is linked in the background under the agreement it was sent for.
+            var linked = false
+            for _ in 0..<100 where !linked {
+                linked = try await hub.store.auditEntries().contains { $0.entry.action == "linkage.update" && $0.entry.subject == "\(TestHub.agreement).v1" }
+                if !linked { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(linked, "the linkage worker updated the agreement's linkage after the upload")
             try await transport.shutdown()
         }
     }

@@ -151,8 +151,13 @@ struct RequestTests {
             #expect(downloaded.entry.actor == .user("n-carrow"))
             #expect(downloaded.entry.details == .object(["sha256": .string(digest), "bytes": .integer(download.body.count),
                                                          "rows": .integer((try download.csv.count) - 1)]))
-            let linkage = try await hub.audit(subject: "early-help-domestic-abuse.v1").filter { $0.entry.action == "linkage.update" }
-            #expect(linkage.count == 2, "each approved request ran the linkage")
+            // Each approved request ran the linkage between its approval and its output.
+            let log = try await hub.store.auditEntries(limit: 100_000)
+            for request in [id, ready] {
+                let approval = try #require(log.firstIndex { $0.entry.subject == request && $0.entry.outcome == "approved" })
+                let output = try #require(log.firstIndex { $0.entry.subject == request && $0.entry.action == "request.output" })
+                #expect(log[approval..<output].contains { $0.entry.action == "linkage.update" && $0.entry.subject == "early-help-domestic-abuse.v1" })
+            }
             #expect(try await hub.audit(subject: denied.requestID).map(\.entry.action) == ["request.create", "request.deny"])
             #expect(try await hub.audit(subject: pending).map(\.entry.action) == ["request.create", "request.cancel"])
             #expect(try await hub.store.verifyAuditChain().isIntact)

@@ -53,12 +53,14 @@ struct TestHub: Sendable {
                 let hubEncryption = PrivateKeyDocument.generate(.hubEncryption, owner: "hub")
                 let hubSigning = PrivateKeyDocument.generate(.hubSigning, owner: "hub")
                 let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+                let linkage = LinkageQueue()
                 let application = try HubApplication.make(
                     configuration: configuration, store: store, keys: try HubKeys(encryption: hubEncryption, signing: hubSigning, personIDSecret: PersonIDSecret.generate()),
-                    catalogue: catalogue, logger: testLogger,
+                    catalogue: catalogue, logger: testLogger, linkage: linkage,
                     onServerRunning: { portContinuation.yield($0) })
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await application.run() }
+                    group.addTask { try await LinkageWorker(store: store, catalogue: catalogue, queue: linkage, logger: testLogger).run() }
                     defer { group.cancelAll() }
                     var iterator = ports.makeAsyncIterator()
                     let port = try #require(await iterator.next())
@@ -194,10 +196,4 @@ extension [String: CanonicalJSON] {
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-func temporaryDirectory() throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("concord-hub-tests-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
 }

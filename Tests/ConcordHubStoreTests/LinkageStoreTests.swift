@@ -27,21 +27,27 @@ struct LinkageStoreTests {
         let plan: LinkagePlan
         var uploads: UInt8 = 0
 
+        /// Publishes hand-made rows of the fixture's four keys.
         mutating func publish(_ dataset: String, _ rows: [[String]]) async throws {
+            let table = try await store.ensureDatasetTable(schema: shippedSchema(dataset))
+            let carried = LinkageStoreTests.keys.indices.filter { table.column(named: LinkageStoreTests.keys[$0]) != nil }
+            try await publish(dataset, columns: carried.map { LinkageStoreTests.keys[$0] }) { writer in
+                for row in rows { try await writer.append(row: carried.map { row[$0] }) }
+            }
+        }
+
+        /// Publishes a snapshot of `dataset` from its provider, as an ingest would.
+        mutating func publish(_ dataset: String, columns: [String], rows: (StagingWriter) async throws -> Void) async throws {
             let agency = LinkageStoreTests.providers[dataset]!
             if try await store.agency(id: agency) == nil {
                 try await store.addAgency(id: agency, name: agency, publicKey: agencyKey(agency), by: .hub)
             }
             let table = try await store.ensureDatasetTable(schema: shippedSchema(dataset))
-            let columns = LinkageStoreTests.keys.filter { table.column(named: $0) != nil }
             uploads += 1
             let upload = try await store.startUpload(agencyID: agency, headerDigest: digest(uploads), manifest: manifest(agency: agency, dataset: dataset),
                                                      envelopeLength: 10)
-            let extract = try await store.stage(uploadID: upload.id, agencyID: agency, dataset: table, mode: .snapshot, retainUntil: nil, columns: columns) { writer in
-                for row in rows {
-                    try await writer.append(row: LinkageStoreTests.keys.indices.filter { columns.contains(LinkageStoreTests.keys[$0]) }.map { row[$0] })
-                }
-            }
+            let extract = try await store.stage(uploadID: upload.id, agencyID: agency, dataset: table, mode: .snapshot, retainUntil: nil,
+                                                columns: columns, rows: rows)
             _ = try await store.publish(extractID: extract.id, receipt: "{}", auditEntry: AuditEntry(actor: .agency(agency), action: "upload.accepted", subject: "\(upload.id)"))
         }
 

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Person linkage (issue 6), measured in one run on this machine:
+#
+#   N synthetic rows of each of csc_referrals, school_attendance and police_da_incidents, drawn
+#   from one population, pushed by three agents to a hub on an embedded PostgreSQL and linked
+#   under youth-violence-vulnerability (keys mk_upn, mk2, mk3, mk3_swapped, mk4, mk5).
+#   - hub: `concord hub link --rebuild` (a full linkage, every tuple new) and again with nothing
+#     new (the nightly case), with peak RSS; then every row with its person written out (psql
+#     \copy of the join a row-level output runs).
+#   - baseline: the plainest hand-written SQL joining the same tables on the same keys (one
+#     equi-join per dataset pair and key, pairs written out), in the same run.
+#   - quality: pairwise precision and recall against the truth `concord synth` wrote.
+#
+#   Benchmarks/linkage.sh [--rows N]        (default 1,000,000; results in bench-output/linkage/results.md)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+ROWS=1000000
+while (($#)); do
+    case "$1" in
+        --rows) ROWS=$2; shift 2 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+CONCORD=${CONCORD:-.build/release/concord}
+OUT=bench-output/linkage
+TIME=/usr/bin/time
+AGREEMENT=youth-violence-vulnerability
+[[ -x $CONCORD ]] || { echo "no release binary at $CONCORD: run 'make bench' (or swift build -c release)" >&2; exit 1; }
+source scripts/lib-hub.sh
+trap hub_stop EXIT
+rm -rf "$OUT"
+mkdir -p "$OUT"
+root=$(pwd)
+declare -A AGENCY=([csc_referrals]=essex-childrens-services [school_attendance]=essex-education [police_da_incidents]=essex-police)
+DATASETS=(csc_referrals school_attendance police_da_incidents)
+
+measure() { # log-file command... -> SECONDS_TAKEN PEAK_KIB
+    local log=$1; shift
+    "$TIME" -f '%e %M' -o "$log" "$@"
+    read -r SECONDS_TAKEN PEAK_KIB < "$log"
+}
+
+"$CONCORD" keys new-linkage-key --out "$OUT/linkage.key" > /dev/null 2>&1
+hub_start "$OUT/hub"
+HUB=(--config "$OUT/hub/hub.yaml" --as bench)
+"$CONCORD" agreement apply "${HUB[@]}" "Agreements/$AGREEMENT.v1.yaml" 2>/dev/null
+for dataset in "${DATASETS[@]}"; do
+    agency=${AGENCY[$dataset]}
+    echo "== $dataset: synth $ROWS rows, agent push as $agency"
+    "$CONCORD" synth --seed 1 --dataset "$dataset" --rows "$ROWS" --out "$OUT/data/$dataset" 2>/dev/null
+    mkdir -p "$OUT/$agency/keys"
+    "$CONCORD" keys new-agency --id "$agency" --out "$OUT/$agency/keys" > /dev/null 2>&1
+    "$CONCORD" hub agency add "${HUB[@]}" --id "$agency" --name "$agency" --public-key "$(cat "$OUT/$agency/keys/$agency.agency-signing.pub")" 2>/dev/null
+    agent_config "$OUT/$agency/agent.yaml" "$agency" "$dataset" "$root/$OUT/data/$dataset/$dataset.csv" "$AGREEMENT" "$root/$OUT/linkage.key"
+    "$CONCORD" agent push --config "$OUT/$agency/agent.yaml" 2> "$OUT/$agency/push.log"
+done
+
+echo "== concord hub link --rebuild (every key tuple new)"
+measure "$OUT/link-full.time" "$CONCORD" hub link "${HUB[@]}" --agreement "$AGREEMENT" --rebuild --format json > "$OUT/link-full.json" 2> "$OUT/link-full.log"
+FULL_SECONDS=$SECONDS_TAKEN; FULL_KIB=$PEAK_KIB
+echo "== concord hub link (nothing new: the nightly case)"
+measure "$OUT/link-idle.time" "$CONCORD" hub link "${HUB[@]}" --agreement "$AGREEMENT" --format json > "$OUT/link-idle.json" 2> "$OUT/link-idle.log"
+IDLE_SECONDS=$SECONDS_TAKEN; IDLE_KIB=$PEAK_KIB
+"$CONCORD" hub link "${HUB[@]}" --agreement "$AGREEMENT" > "$OUT/report.txt" 2>/dev/null
+
+socket_dir=$root/$OUT/hub/data/postgres/socket
+[[ -S $socket_dir/.s.PGSQL.5432 ]] || socket_dir=$(dirname "$(ls /tmp/concord-pg-*/.s.PGSQL.5432 2>/dev/null | head -1)")
+PSQL=(psql -X -q -h "$socket_dir" -U concord -d concord -v ON_ERROR_STOP=1)
+# The agreement's keys in order, as each table carries them (police records have no UPN):
+# the array linkage fingerprints (docs/linkage.md, section 2).
+declare -A KEYS=(
+    [csc_referrals]='d.mk_upn, d.mk2, d.mk3, d.mk3_swapped, d.mk4, d.mk5'
+    [school_attendance]='d.mk_upn, d.mk2, d.mk3, d.mk3_swapped, d.mk4, d.mk5'
+    [police_da_incidents]='NULL::text, d.mk2, d.mk3, d.mk3_swapped, d.mk4, d.mk5')
+linked_rows() { # dataset columns -> the SELECT of every published row with its person
+    echo "SELECT $2 FROM current_$1 d JOIN linkage_nodes n ON n.agreement_id = '$AGREEMENT' AND n.dataset = '$1'
+          AND n.fingerprint = concord_key_fingerprint(ARRAY[${KEYS[$1]}]::text[]) ORDER BY d._row"
+}
+
+echo "== row-level output: every row with its person"
+output() { for dataset in "${DATASETS[@]}"; do "${PSQL[@]}" -c "\\copy ($(linked_rows "$dataset" 'n.person, d.*')) TO '$root/$OUT/output-$dataset.csv' CSV HEADER"; done; }
+started=$(date +%s.%N)
+output
+OUTPUT_SECONDS=$(python3 -c "print(f'{$(date +%s.%N) - $started:.2f}')")
+
+echo "== baseline: the same tables joined on the same keys, pairs written out"
+pairs=()
+for a in 0 1 2; do for b in 0 1 2; do
+    ((a < b)) || continue
+    x=${DATASETS[$a]} y=${DATASETS[$b]}
+    for key in mk_upn mk2 mk3 mk4 mk5; do
+        [[ $key == mk_upn && ( $x == police_da_incidents || $y == police_da_incidents ) ]] && continue
+        pairs+=("SELECT '$x', a._row, '$y', b._row, '$key' FROM current_$x a JOIN current_$y b ON a.$key = b.$key")
+    done
+    pairs+=("SELECT '$x', a._row, '$y', b._row, 'mk3_swapped' FROM current_$x a JOIN current_$y b ON a.mk3_swapped = b.mk3")
+    pairs+=("SELECT '$x', a._row, '$y', b._row, 'mk3_swapped' FROM current_$x a JOIN current_$y b ON a.mk3 = b.mk3_swapped")
+done; done
+baseline_sql=$(IFS=$'\n'; echo "${pairs[*]}" | sed '2,$s/^/UNION ALL /')
+measure "$OUT/baseline.time" "${PSQL[@]}" -c "\\copy ($baseline_sql) TO '$root/$OUT/baseline-pairs.csv' CSV"
+BASELINE_SECONDS=$SECONDS_TAKEN
+BASELINE_PAIRS=$(wc -l < "$OUT/baseline-pairs.csv")
+
+echo "== quality against the truth"
+for dataset in "${DATASETS[@]}"; do
+    "${PSQL[@]}" -c "\\copy ($(linked_rows "$dataset" 'n.person')) TO '$root/$OUT/persons-$dataset.csv' CSV"
+done
+QUALITY=$(python3 Benchmarks/linkage_quality.py "$OUT" "${DATASETS[@]}")
+hub_stop
+
+LINK_MS=$(python3 -c "import json; print(json.load(open('$OUT/link-full.json'))[0]['run']['milliseconds'])")
+ratio=$(python3 -c "print(f'{($FULL_SECONDS + $OUTPUT_SECONDS) / $BASELINE_SECONDS:.2f}')")
+cat > "$OUT/results.md" <<MD
+# Person linkage, 3 × $ROWS rows ($(date -u +%Y-%m-%d), $(nproc) cores)
+
+| step | seconds | peak RSS |
+| --- | ---: | ---: |
+| concord hub link --rebuild (full linkage; the run itself $((LINK_MS / 1000)).$(printf %03d $((LINK_MS % 1000))) s) | $FULL_SECONDS | $((FULL_KIB / 1024)) MiB |
+| concord hub link, nothing new (nightly) | $IDLE_SECONDS | $((IDLE_KIB / 1024)) MiB |
+| every row with its person written out (psql \\copy) | $OUTPUT_SECONDS | |
+| baseline: plain equi-joins per dataset pair and key, $BASELINE_PAIRS pairs written out | $BASELINE_SECONDS | |
+
+- (full linkage + output) / baseline = **$ratio** (target: at most 1.5).
+- $QUALITY
+
+\`\`\`
+$(cat "$OUT/report.txt")
+\`\`\`
+MD
+cat "$OUT/results.md"

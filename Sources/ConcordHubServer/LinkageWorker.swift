@@ -1,0 +1,82 @@
+import ConcordCore
+import ConcordHubStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Datasets published since the linkage worker last looked. Ingest notes a dataset; the worker
+/// takes them all at once, so a burst of nightly uploads causes one run per agreement, not one
+/// per upload.
+public actor LinkageQueue {
+    private var pending: Set<String> = []
+    private let signal: AsyncStream<Void>.Continuation
+    let signals: AsyncStream<Void>
+
+    public init() {
+        (signals, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Notes that `dataset` changed.
+    public func published(_ dataset: String) {
+        pending.insert(dataset)
+        signal.yield()
+    }
+
+    func take() -> Set<String> {
+        defer { pending = [] }
+        return pending
+    }
+}
+
+/// Keeps linkages current while the hub runs (`docs/linkage.md`, section 3): after extracts are
+/// published, updates the linkage of every agreement in force that links one of their datasets,
+/// one run at a time. A failed run is logged and left for the next publish or request to retry;
+/// the published data itself is never affected.
+public struct LinkageWorker: Service {
+    let store: HubStore
+    let catalogue: SchemaCatalogue
+    let queue: LinkageQueue
+    let logger: Logger
+
+    public init(store: HubStore, catalogue: SchemaCatalogue, queue: LinkageQueue, logger: Logger) {
+        self.store = store
+        self.catalogue = catalogue
+        self.queue = queue
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            for await _ in queue.signals {
+                let datasets = await queue.take()
+                guard !datasets.isEmpty else { continue }
+                do {
+                    let today = CivilDate(utcSecondsSinceEpoch: Date().timeIntervalSince1970)!
+                    for agreement in try await store.agreementsInForce(catalogue: catalogue, on: today).values.sorted(by: { $0.id < $1.id })
+                    where agreement.linkage.permitted && !datasets.isDisjoint(with: agreement.linkage.datasets) {
+                        let report = try await store.updateLinkage(agreement: agreement, plan: LinkagePlan(agreement: agreement, catalogue: catalogue), actor: .hub)
+                        logger.info("linkage of \(agreement.id) v\(agreement.version) updated: \(report.persons) persons, \(report.run.newNodes) new and \(report.run.removedNodes) removed key tuples, \(report.run.milliseconds) ms")
+                    }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.error("linkage update failed (it runs again after the next publish or request): \(error)")
+                }
+            }
+        }
+    }
+}
+
+extension HubStore {
+    /// The latest applied version of each agreement, by id, loaded against `catalogue`; with
+    /// `date`, only those active and valid on that date.
+    public func agreementsInForce(catalogue: SchemaCatalogue, on date: CivilDate? = nil) async throws -> [String: Agreement] {
+        var latest: [String: Agreement] = [:]
+        for stored in try await agreements() {
+            let agreement = try Agreement(yaml: stored.document, file: "\(stored.id).v\(stored.version) (as applied)", catalogue: catalogue)
+            if (latest[stored.id]?.version ?? 0) < agreement.version { latest[stored.id] = agreement }
+        }
+        guard let date else { return latest }
+        return latest.filter { $0.value.status == .active && $0.value.validFrom <= date && date <= $0.value.validUntil }
+    }
+}

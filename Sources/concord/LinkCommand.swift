@@ -1,0 +1,82 @@
+import ArgumentParser
+import ConcordCore
+import ConcordFiles
+import ConcordHubServer
+import ConcordHubStore
+import Foundation
+
+extension HubCommand {
+    struct Link: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Bring agreements' person linkage up to date and print the linkage report.",
+            discussion: """
+            A running hub links by itself after every published extract; this runs the same
+            incremental update by hand (after a restore, or to see the figures). Only key tuples that
+            appeared or disappeared since the last run, and the persons they touch, are matched
+            again; persons keep their numbers while the evidence holds. Each run is audited as
+            linkage.update. The report holds counts and rates only (docs/linkage.md, section 5).
+
+            Examples:
+              concord hub link --config hub.yaml
+              concord hub link --config hub.yaml --agreement school-readiness --format json
+              concord hub link --config hub.yaml --agreement school-readiness --rebuild
+            """
+        )
+        @OptionGroup var hub: HubConfigOptions
+
+        @Option(help: ArgumentHelp("Link only this agreement (default: every agreement in force that permits linkage).", valueName: "id"))
+        var agreement: String?
+
+        @Flag(help: "Forget the persons found so far and link everything afresh. Persons get new numbers, so person ids in later outputs differ from earlier ones.")
+        var rebuild = false
+
+        @Option(help: "Output format.")
+        var format: OutputFormat = .text
+
+        func run() async throws {
+            let catalogue = try DocumentFiles.loadCatalogue(try hub.load().schemasDirectory)
+            let reports = try await hub.withStore { store in
+                let today = CivilDate(utcSecondsSinceEpoch: Date().timeIntervalSince1970)!
+                var agreements = try await store.agreementsInForce(catalogue: catalogue, on: today).values.filter(\.linkage.permitted).sorted { $0.id < $1.id }
+                if let agreement {
+                    agreements = agreements.filter { $0.id == agreement }
+                    guard !agreements.isEmpty else { throw ValidationError("no agreement \(agreement) in force that permits linkage") }
+                }
+                var reports: [LinkageReport] = []
+                for agreement in agreements {
+                    let plan = try LinkagePlan(agreement: agreement, catalogue: catalogue)
+                    if rebuild { try await store.resetLinkage(agreementID: agreement.id, actor: hub.actor) }
+                    reports.append(try await store.updateLinkage(agreement: agreement, plan: plan, actor: hub.actor))
+                }
+                return reports
+            }
+            switch format {
+            case .json:
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(reports), as: UTF8.self))
+            case .text:
+                for report in reports { print(report.text) }
+            }
+        }
+    }
+}
+
+extension LinkageReport {
+    /// The report for people: one figure per line, rates as percentages.
+    var text: String {
+        func percent(_ rate: Double) -> String { String(format: "%.1f%%", rate * 100) }
+        var lines = ["\(agreement) v\(agreementVersion): \(persons) persons (run \(run.run): \(run.newNodes) new and \(run.removedNodes) removed key tuples, \(run.clusteredNodes) clustered, \(run.merges) merges, \(run.splits) splits, \(run.milliseconds) ms)"]
+        for dataset in datasets {
+            lines.append("  \(dataset.dataset): \(dataset.records) records, \(dataset.linkedRecords) linked (\(percent(dataset.matchRate)))")
+        }
+        lines.append("  linked by: " + linkedBy.map { "\($0.key) \($0.records) (\(percent($0.rate)))" }.joined(separator: ", "))
+        for pair in pairs {
+            lines.append("  \(pair.dataset) with \(pair.other): \(pair.records) records (\(percent(pair.rate)))")
+        }
+        lines.append("  persons by records: " + clusterSizes.map { "\($0.size): \($0.persons)" }.joined(separator: ", "))
+        let conflicts = run.conflicts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        lines.append("  flagged persons (unique key disagrees): \(flaggedPersons)" + (conflicts.isEmpty ? "" : "; refused joins this run: " + conflicts.joined(separator: ", ")))
+        return lines.joined(separator: "\n")
+    }
+}
