@@ -87,6 +87,11 @@ public struct Decision: Sendable, Hashable {
     /// Every rule that failed (for `deny`), or why approval is needed.
     public var reasons: [DecisionReason]
 
+    public init(effect: Effect, reasons: [DecisionReason]) {
+        self.effect = effect
+        self.reasons = reasons
+    }
+
     /// Decides `request` under `agreement`: the one function the hub calls to permit or refuse.
     public static func evaluate(_ request: DecisionRequest, under agreement: Agreement) -> Decision {
         var reasons: [DecisionReason] = []
