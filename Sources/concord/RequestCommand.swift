@@ -332,9 +332,9 @@ enum RequestView {
         note(request)
     }
 
-    /// Why a request waits or failed, on standard error.
+    /// Why a request was refused, waits or failed, on standard error.
     static func note(_ request: [String: CanonicalJSON]) {
-        if case .array(let reasons)? = request["reasons"] {
+        if ["refused", "pending"].contains(text(request, "state")), case .array(let reasons)? = request["reasons"] {
             for case .object(let reason) in reasons {
                 if case .string(let message)? = reason["message"] { Console.note("  \(message)") }
             }
