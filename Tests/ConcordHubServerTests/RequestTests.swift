@@ -4,6 +4,7 @@ import ConcordHubServer
 import ConcordHubStore
 import NIOCore
 import ConcordTestSupport
+import ConcordSynth
 import Crypto
 import Foundation
 import Testing
@@ -237,6 +238,60 @@ struct RequestTests {
             // Outputs of an aggregate-only agreement are refused at row level.
             let refused = try await hub.ask(analyst, fields: fields, level: "row_level")
             #expect(refused.reasonCodes == ["row-level-not-permitted"])
+        }
+    }
+
+    /// A linked request over two agencies' datasets: a person known to both has records of each
+    /// under one `person_id`; and the aggregate of the same persons by both datasets' sex, worked
+    /// out here from the row-level output, is what the hub publishes wherever it publishes a cell.
+    @Test func linkedRequestsFollowPersonsAcrossDatasets() async throws {
+        try await TestHub.with { hub in
+            try await hub.applyVariant(of: "early-help-domestic-abuse", [
+                ("id: early-help-domestic-abuse", "id: eh-rows"), ("level: aggregate\n  minimum_cell_count: 10\n  rounding_base: 5", "level: row_level"),
+            ])
+            let childrens = PrivateKeyDocument.generate(.agencySigning, owner: "essex-childrens-services")
+            _ = try await hub.store.addAgency(id: "essex-childrens-services", name: "Children's services", publicKey: childrens.publicKey, by: .operator("tests"))
+            let claimed = ["early-help-domestic-abuse.v1", "eh-rows.v1"]
+            #expect(try await hub.upload(try await hub.envelope(rows: 300, people: 400, claimedAgreements: claimed)).status == 200)
+            let referrals = try await hub.envelope(rows: 300, people: 400, dataset: .cscReferrals, sender: childrens, claimedAgreements: claimed)
+            #expect(try await hub.upload(referrals, as: childrens).status == 200)
+            let analyst = try await hub.person("n-carrow", .analyst)
+            let approver = try await hub.person("i-thackeray", .igOfficer)
+            let datasets = ["police_da_incidents", "csc_referrals"]
+            let fields = ["police_da_incidents.GENDER", "csc_referrals.Gender"]
+
+            func output(_ agreement: String, level: String) async throws -> [[String]] {
+                let asked = try await hub.ask(analyst, agreement: agreement, datasets: datasets, fields: fields, level: level)
+                #expect(try await hub.decide(try asked.requestID, "approve", token: approver).state == "ready")
+                return try await hub.download(try asked.requestID, token: analyst).csv
+            }
+            let rows = try await output("eh-rows", level: "row_level")
+            #expect(rows.first == ["person_id", "dataset"] + fields)
+            var values: [[String: Set<String>]] = [[:], [:]]
+            for row in rows.dropFirst() {
+                let own = try #require(datasets.firstIndex(of: row[1]))
+                #expect(row[3 - own].isEmpty, "a record has no value in the other dataset's column")
+                values[own][row[0], default: []].formUnion(row[2 + own].isEmpty ? [] : [row[2 + own]])
+            }
+            let persons = Set(values[0].keys).union(values[1].keys)
+            #expect(!Set(values[0].keys).isDisjoint(with: values[1].keys), "some persons are known to both agencies")
+
+            var expected: [[String]: Int] = [:]
+            for person in persons {
+                for police in values[0][person].flatMap({ $0.isEmpty ? nil : $0 }) ?? [""] {
+                    for social in values[1][person].flatMap({ $0.isEmpty ? nil : $0 }) ?? [""] { expected[[police, social], default: 0] += 1 }
+                }
+            }
+            let table = try await output(TestHub.agreement, level: "aggregate")
+            var compared = 0
+            for row in table.dropFirst() where !row[0...1].contains("*") {
+                guard let published = Int(row[2]) else { continue }
+                #expect(published == DisclosureControl.round(expected[Array(row[0...1])] ?? 0, base: 5), "\(row)")
+                compared += 1
+            }
+            #expect(compared > 0)
+            let total = try #require(table.first { $0[0] == "*" && $0[1] == "*" })
+            #expect(total[2] == String(DisclosureControl.round(expected.values.reduce(0, +), base: 5)))
         }
     }
 
