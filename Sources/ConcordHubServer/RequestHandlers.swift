@@ -148,8 +148,10 @@ extension HubService {
                 try await outputs.writeAggregate(record, agreement: agreement, store: store, linked: linked)
             }
             if let ready = try await store.completeRequest(id: record.id, output: output, linkageReport: report) { return ready }
-            outputs.remove(record.id)
-            return try await store.request(id: record.id) ?? record
+            // No longer approved: cancelled meanwhile (its output goes), or made by another hub (the same bytes stay).
+            let current = try await store.request(id: record.id) ?? record
+            if current.state == .cancelled { outputs.remove(record.id) }
+            return current
         } catch {
             logger.error("request \(record.id.uuidString.lowercased()): the output could not be made: \(error)")
             outputs.remove(record.id)

@@ -211,6 +211,14 @@ extension HubStore {
         }
     }
 
+    /// Every request in `state`, oldest first.
+    public func requests(in state: RequestState) async throws -> [RequestRecord] {
+        try await HubStoreError.translating {
+            try await client.query("SELECT \(unescaped: RequestRecord.columns) FROM requests r WHERE state = \(state.rawValue) ORDER BY created_at, id",
+                                   logger: logger).collect().map(RequestRecord.init(row:))
+        }
+    }
+
     // MARK: Download links
 
     /// A single-use link to download a ready output, valid for `lifetime` seconds, for the

@@ -190,6 +190,31 @@ struct RequestTests {
         }
     }
 
+    /// A hub that stopped between an approval and its output makes the output when it starts.
+    @Test func approvedRequestsLeftWithoutOutputAreMadeAtStart() async throws {
+        try await TestHub.with { hub in
+            #expect(try await hub.upload(try await hub.envelope(rows: 40)).status == 200)
+            let analyst = try await hub.person("n-carrow", .analyst)
+            _ = try await hub.person("i-thackeray", .igOfficer)
+            let id = try await hub.ask(analyst, fields: ["GENDER"]).requestID
+            // What the approval's own transaction leaves when the hub stops right after it.
+            _ = try await hub.store.withTransaction { transaction in
+                try await transaction.query("""
+                    UPDATE requests SET state = 'approved', decided_by = 'i-thackeray', decision_reason = 'ok', decided_at = now()
+                    WHERE id = \(try #require(UUID(uuidString: id)))
+                    """)
+            }
+            let configuration = HubConfiguration(dataDirectory: hub.directory + "/hub", encryptionKeyPath: "", signingKeyPath: "", schemasDirectory: "")
+            let keys = try HubKeys(encryption: hub.hubEncryption, signing: hub.hubSigning, personIDSecret: PersonIDSecret.generate())
+            #expect(try await HubApplication.resumeApprovedRequests(configuration: configuration, store: hub.store, keys: keys, catalogue: hub.catalogue,
+                                                                    logger: testLogger) == 1)
+            #expect(try await hub.call(.get, "/v1/requests/\(id)", token: analyst).state == "ready")
+            #expect(try await hub.download(id, token: analyst).status == 200)
+            #expect(try await HubApplication.resumeApprovedRequests(configuration: configuration, store: hub.store, keys: keys, catalogue: hub.catalogue,
+                                                                    logger: testLogger) == 0)
+        }
+    }
+
     /// Row-level outputs: only the requested, permitted fields; `person_id` is the same for a
     /// record in every output under one agreement, and unrelated under another; no match key
     /// ever appears.
