@@ -282,12 +282,18 @@ private struct CreateRequestBody: Decodable {
 
     func validated() throws -> Valid {
         var problems: [String] = []
-        if agreement?.isEmpty ?? true { problems.append("agreement: the agreement's id is required") }
-        if purpose?.isEmpty ?? true { problems.append("purpose: the purpose code is required") }
+        // Bounded here because they reach the database and the audit log before the agreement judges them.
+        func plain(_ text: String, limit: Int) -> Bool { !text.isEmpty && text.utf8.count <= limit && !text.contains(where: \.isNewline) }
+        if !(agreement.map { plain($0, limit: 64) } ?? false) { problems.append("agreement: the agreement's id is required (at most 64 characters)") }
+        if !(purpose.map { plain($0, limit: 32) } ?? false) { problems.append("purpose: the purpose code is required (at most 32 characters)") }
         let datasets = datasets ?? []
-        if datasets.isEmpty || Set(datasets).count != datasets.count { problems.append("datasets: one or more datasets, each once") }
+        if datasets.isEmpty || datasets.count > 16 || Set(datasets).count != datasets.count || !datasets.allSatisfy({ plain($0, limit: 63) }) {
+            problems.append("datasets: one to 16 dataset names, each once")
+        }
         let fields = fields ?? []
-        if fields.isEmpty || Set(fields).count != fields.count { problems.append("fields: one or more fields (dimensions of an aggregate), each once") }
+        if fields.isEmpty || fields.count > 200 || Set(fields).count != fields.count || !fields.allSatisfy({ plain($0, limit: 128) }) {
+            problems.append("fields: one to 200 fields (the dimensions of an aggregate), each once")
+        }
         let level = level.flatMap(Agreement.OutputLevel.init(rawValue:))
         if level == nil { problems.append("level: row_level or aggregate") }
         let asOf = as_of.flatMap { CivilDate(iso: $0) }

@@ -70,7 +70,7 @@ struct RequestOutputFiles: Sendable {
         }
         // The agreement's lint requires both for aggregate outputs; a row-level agreement's
         // aggregate request still gets the strictest sensible rules rather than none.
-        let protected = DisclosureControl.protect(table, minimumCount: agreement.outputs.minimumCellCount ?? 10,
+        let protected = try DisclosureControl.protect(table, minimumCount: agreement.outputs.minimumCellCount ?? 10,
                                                   roundingBase: agreement.outputs.roundingBase ?? 5)
         let file = try HashingOutputFile(path: path(request.id))
         var csv = CSVWriter()

@@ -97,6 +97,13 @@ extension HubStore {
         case .permit: .approved
         }
         let reasons = Self.reasonsJSON(decision.reasons)
+        var details: [String: CanonicalJSON] = [
+            "agreement": .string("\(new.agreementID).v\(new.agreementVersion)"), "purpose": .string(new.purpose),
+            "datasets": .array(new.datasets.map(CanonicalJSON.string)), "fields": .array(new.fields.map { .string($0.description) }),
+            "level": .string(new.level.rawValue), "effect": .string(decision.effect.rawValue), "reasons": reasons,
+        ]
+        if let asOf = new.asOf { details["as_of"] = .string(asOf.description) }
+        if let justification = new.justification { details["justification"] = .string(justification) }
         return try await withTransaction { transaction in
             try await transaction.query("""
                 INSERT INTO requests (id, agreement_id, agreement_version, requester, purpose, datasets, fields, level, as_of, justification, state, reasons)
@@ -106,12 +113,7 @@ extension HubStore {
                 """)
             try await transaction.audit(AuditEntry(
                 actor: .user(new.requester), action: "request.create", subject: id.uuidString.lowercased(),
-                outcome: state == .refused ? "refused" : state.rawValue,
-                details: .object([
-                    "agreement": .string("\(new.agreementID).v\(new.agreementVersion)"), "purpose": .string(new.purpose),
-                    "datasets": .array(new.datasets.map(CanonicalJSON.string)), "fields": .array(new.fields.map { .string($0.description) }),
-                    "level": .string(new.level.rawValue), "effect": .string(decision.effect.rawValue), "reasons": reasons,
-                ])))
+                outcome: state.rawValue, details: .object(details)))
             return try await Self.request(id, in: transaction)
         }
     }

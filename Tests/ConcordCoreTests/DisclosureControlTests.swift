@@ -12,9 +12,9 @@ struct DisclosureControlTests {
         Dictionary(uniqueKeysWithValues: table.rows.map { ($0.categories, $0.count) })
     }
 
-    @Test func oneDimensionSuppressesTheNextSmallestCellWithTheSmallOne() {
+    @Test func oneDimensionSuppressesTheNextSmallestCellWithTheSmallOne() throws {
         let table = CountTable(dimensions: [dimension("d", 4)], counts: [3, 40, 20, 30])
-        let protected = DisclosureControl.protect(table, minimumCount: 10, roundingBase: 1)
+        let protected = try DisclosureControl.protect(table, minimumCount: 10, roundingBase: 1)
         let rows = published(protected)
         #expect(rows[["d0"]] == .some(nil))
         #expect(rows[["d2"]] == .some(nil), "20 is the smallest other cell, so it is the complement")
@@ -23,23 +23,23 @@ struct DisclosureControlTests {
         #expect(Self.attack(protected).isEmpty)
     }
 
-    @Test func zerosArePublishedAndNeverChosenAsComplements() {
+    @Test func zerosArePublishedAndNeverChosenAsComplements() throws {
         let table = CountTable(dimensions: [dimension("d", 3)], counts: [0, 4, 25])
-        let protected = DisclosureControl.protect(table, minimumCount: 10, roundingBase: 1)
+        let protected = try DisclosureControl.protect(table, minimumCount: 10, roundingBase: 1)
         let rows = published(protected)
         #expect(rows[["d0"]] == 0)
         #expect(rows[["d1"]] == .some(nil) && rows[["d2"]] == .some(nil), "the only non-zero complement in the line is 25")
         #expect(rows[[nil]] == 29)
     }
 
-    @Test func twoDimensionsGetTwoSuppressedCellsInEveryAffectedRowAndColumn() {
+    @Test func twoDimensionsGetTwoSuppressedCellsInEveryAffectedRowAndColumn() throws {
         // 3 × 3 with one small cell.
         let table = CountTable(dimensions: [dimension("r", 3), dimension("c", 3)], counts: [
             5, 30, 40,
             25, 50, 60,
             35, 45, 70,
         ])
-        let protected = DisclosureControl.protect(table, minimumCount: 10, roundingBase: 1)
+        let protected = try DisclosureControl.protect(table, minimumCount: 10, roundingBase: 1)
         #expect(protected.primary == [0])
         for line in protected.cube.lines {
             let count = line.count { protected.suppressed.contains($0) }
@@ -52,19 +52,19 @@ struct DisclosureControlTests {
         #expect(Self.attack(protected).isEmpty)
     }
 
-    @Test func smallMarginalTotalsAreSuppressedAndProtectedToo() {
+    @Test func smallMarginalTotalsAreSuppressedAndProtectedToo() throws {
         // Row r1 is small in total although no cell of it is below the threshold on its own... its cells are.
         let table = CountTable(dimensions: [dimension("r", 2), dimension("c", 2)], counts: [20, 30, 4, 3])
-        let protected = DisclosureControl.protect(table, minimumCount: 10, roundingBase: 1)
+        let protected = try DisclosureControl.protect(table, minimumCount: 10, roundingBase: 1)
         let rows = published(protected)
         #expect(rows[["r1", nil]] == .some(nil), "a row total of 7 is itself disclosive")
         #expect(Self.attack(protected).isEmpty)
         #expect(RecoveryCheck.recoverableCells(protected.cube, suppressed: protected.suppressed).isEmpty)
     }
 
-    @Test func roundingAppliesToTotalsComputedFromUnroundedCells() {
+    @Test func roundingAppliesToTotalsComputedFromUnroundedCells() throws {
         let table = CountTable(dimensions: [dimension("d", 3)], counts: [12, 12, 13])
-        let protected = DisclosureControl.protect(table, minimumCount: 10, roundingBase: 5)
+        let protected = try DisclosureControl.protect(table, minimumCount: 10, roundingBase: 5)
         let rows = published(protected)
         #expect(rows[["d0"]] == 10 && rows[["d1"]] == 10 && rows[["d2"]] == 15)
         #expect(rows[[nil]] == 35, "37 rounded, not 10 + 10 + 15")
@@ -74,7 +74,7 @@ struct DisclosureControlTests {
     /// Two groups of suppressed cells, each a closed rectangle, joined by one more suppressed
     /// cell: every row and column has two or more, yet the joining cell is the difference of the
     /// two groups' row and column sums. The exact check finds it; the per-line rule cannot.
-    @Test func theExactCheckFindsACellRecoverableOnlyByCombiningLines() {
+    @Test func theExactCheckFindsACellRecoverableOnlyByCombiningLines() throws {
         let table = CountTable(dimensions: [dimension("r", 4), dimension("c", 4)], counts: Array(repeating: 50, count: 16))
         let cube = MarginalCube(table)
         func cell(_ r: Int, _ c: Int) -> Int { r * 5 + c }
@@ -89,7 +89,7 @@ struct DisclosureControlTests {
     /// Random tables of one to three dimensions from a seeded generator: every small cell is
     /// suppressed, and a reader who solves every line with one unknown, again and again with
     /// what they solved, recovers no suppressed cell; nor does exact linear algebra.
-    @Test func randomTablesNeverDiscloseASuppressedCell() {
+    @Test func randomTablesNeverDiscloseASuppressedCell() throws {
         var random = SplitMix(seed: 20261122)
         for trial in 0..<300 {
             let dimensionCount = Int(random.next() % 3) + 1
@@ -105,7 +105,7 @@ struct DisclosureControlTests {
             }
             table = CountTable(dimensions: dimensions, counts: counts)
             let minimum = Int(random.next() % 10) + 2
-            let protected = DisclosureControl.protect(table, minimumCount: minimum, roundingBase: 1)
+            let protected = try DisclosureControl.protect(table, minimumCount: minimum, roundingBase: 1)
             for (index, value) in protected.cube.values.enumerated() where (1..<minimum).contains(value) {
                 #expect(protected.suppressed.contains(index), "trial \(trial): a cell of \(value) was published")
             }
@@ -113,6 +113,18 @@ struct DisclosureControlTests {
             let recovered = Self.attack(protected)
             #expect(recovered.isEmpty, "trial \(trial): \(counts) min \(minimum): recovered \(recovered)")
             #expect(RecoveryCheck.recoverableCells(protected.cube, suppressed: protected.suppressed).isEmpty, "trial \(trial)")
+        }
+    }
+
+    /// The largest tables allowed are protected; larger ones are refused with a reason.
+    @Test func largeTablesAreProtectedAndLargerOnesRefused() throws {
+        var random = SplitMix(seed: 7)
+        let dimensions = [dimension("r", 40), dimension("c", 40)]
+        let table = CountTable(dimensions: dimensions, counts: (0..<1600).map { _ in Int(random.next() % 30) })
+        let protected = try DisclosureControl.protect(table, minimumCount: 10, roundingBase: 1)
+        #expect(Self.attack(protected).isEmpty)
+        #expect(throws: DisclosureControlError.tooManyCells(101 * 100)) {
+            try DisclosureControl.protect(CountTable(dimensions: [dimension("r", 100), dimension("c", 99)]), minimumCount: 10, roundingBase: 5)
         }
     }
 

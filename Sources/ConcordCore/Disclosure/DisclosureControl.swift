@@ -20,8 +20,10 @@ public enum DisclosureControl {
     /// 4. **Rounding**: every published count, totals included, is rounded to the nearest multiple
     ///    of `roundingBase` (halves up). Totals are computed from the unrounded cells and then
     ///    rounded, so rounded cells need not add up to their rounded total.
-    public static func protect(_ table: CountTable, minimumCount: Int, roundingBase: Int) -> ProtectedTable {
+    public static func protect(_ table: CountTable, minimumCount: Int, roundingBase: Int) throws(DisclosureControlError) -> ProtectedTable {
         precondition(minimumCount >= 1 && roundingBase >= 1, "the agreement's output rules are positive")
+        let cells = table.dimensions.reduce(1) { $0 * ($1.categories.count + 1) }
+        guard cells <= maximumCells else { throw .tooManyCells(cells) }
         let cube = MarginalCube(table)
         var suppressed = Set(cube.values.indices.filter { (1..<minimumCount).contains(cube.values[$0]) })
         let primary = suppressed
@@ -58,6 +60,11 @@ public enum DisclosureControl {
     private static func smallestPublished(in cells: [Int], _ cube: MarginalCube, _ suppressed: Set<Int>) -> Int? {
         cells.filter { cube.values[$0] > 0 && !suppressed.contains($0) }.min { (cube.values[$0], $0) < (cube.values[$1], $1) }
     }
+
+    /// The largest table, totals included, protected: the exact check solves a linear system
+    /// over the suppressed cells, so the cost grows with the cube of their number, and a table
+    /// this large is mostly small cells anyway.
+    public static let maximumCells = 10_000
 
     /// `value` rounded to the nearest multiple of `base`, halves up.
     public static func round(_ value: Int, base: Int) -> Int {
@@ -97,5 +104,18 @@ public struct ProtectedTable: Sendable, Hashable {
     /// The rounded count of a cell, or `nil` when it is suppressed.
     public func published(_ index: Int) -> Int? {
         suppressed.contains(index) ? nil : DisclosureControl.round(cube.values[index], base: roundingBase)
+    }
+}
+
+/// Why a table cannot be published.
+public enum DisclosureControlError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The table with its totals would have this many cells, more than `DisclosureControl.maximumCells`.
+    case tooManyCells(Int)
+
+    public var description: String {
+        switch self {
+        case .tooManyCells(let cells):
+            "the table would have \(cells) cells with its totals (at most \(DisclosureControl.maximumCells)); ask for fewer or coarser dimensions"
+        }
     }
 }
