@@ -32,19 +32,27 @@ struct RequestOutputFiles: Sendable {
         let file = try HashingOutputFile(path: path(request.id))
         var csv = CSVWriter(capacity: 1 << 16)
         csv.appendRecord(["person_id", "dataset"] + fields.map(\.description))
+        // Records come ordered by person: the id of the last one is reused rather than recomputed.
+        var last: (person: Int64, id: String)?
         for dataset in request.request.datasets {
-            let own = fields.enumerated().filter { $0.element.dataset == dataset }
-            try await store.forEachRecord(of: request, dataset: dataset, fields: own.map(\.element.field), linked: linked[dataset]) { person, values in
-                if let person { csv.appendField(personIDs.personID(person)) } else { csv.appendEmptyField() }
+            let own = fields.filter { $0.dataset == dataset }.map(\.field)
+            // For each output column, the index of the dataset's value that fills it, or nil.
+            var next = 0
+            let slots = fields.map { field -> Int? in
+                guard field.dataset == dataset else { return nil }
+                defer { next += 1 }
+                return next
+            }
+            try await store.forEachRecord(of: request, dataset: dataset, fields: own, linked: linked[dataset]) { person, values in
+                if let person {
+                    if last?.person != person { last = (person, personIDs.personID(person)) }
+                    csv.appendField(last!.id)
+                } else {
+                    csv.appendEmptyField()
+                }
                 csv.appendField(dataset)
-                var next = 0
-                for (position, _) in fields.enumerated() {
-                    if next < own.count, own[next].offset == position {
-                        if let value = values[next] { csv.appendField(value) } else { csv.appendEmptyField() }
-                        next += 1
-                    } else {
-                        csv.appendEmptyField()
-                    }
+                for slot in slots {
+                    if let slot, let value = values[slot] { csv.appendField(value) } else { csv.appendEmptyField() }
                 }
                 csv.endRecord()
                 file.rows += 1
