@@ -66,12 +66,13 @@ extension HubService {
         let user = try person(caller)
         var request = request
         let body = try await Self.decode(DecisionBody.self, from: request.collectBody(upTo: 64 << 10))
-        guard let reason = body.reason?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty else {
-            throw Problem.badRequest("request.invalid", "a reason is required: {\"reason\": \"…\"} (it goes into the audit log)")
+        guard let reason = body.reason?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty, reason.count <= 4000 else {
+            throw Problem.badRequest("request.invalid", "a reason of at most 4000 characters is required: {\"reason\": \"…\"} (it goes into the audit log)")
         }
         let id = try Self.requestID(context)
         guard let existing = try await store.request(id: id) else { throw Self.notFound(id) }
-        guard let agreement = try await store.agreementsInForce(catalogue: catalogue)[existing.request.agreementID] else { throw Self.notFound(id) }
+        // A request references an applied agreement (a foreign key), and every applied id is in force here.
+        let agreement = try await store.agreementsInForce(catalogue: catalogue)[existing.request.agreementID]!
         let today = today
         let outcome = try await Self.translating {
             try await store.decideRequest(id: id, officer: user.id, approve: approve, reason: reason) { record in
