@@ -50,17 +50,17 @@ step() {
 
 echo "Concord foundation demo: $PEOPLE people, seed $SEED, binary $CONCORD, output in $OUT/"
 
-step "1/11 schema check: Schemas/datasets/*.yaml"
+step "1/12 schema check: Schemas/datasets/*.yaml"
 shopt -s nullglob
 schemas=(Schemas/datasets/*.yaml)
 shopt -u nullglob
 ((${#schemas[@]} > 0)) || die "no schemas in Schemas/datasets/"
 "$CONCORD" schema check "${schemas[@]}"
 
-step "2/11 agreement lint: Agreements/"
+step "2/12 agreement lint: Agreements/"
 "$CONCORD" agreement lint Agreements/
 
-step "3/11 linkage key: $OUT/keys/linkage.key"
+step "3/12 linkage key: $OUT/keys/linkage.key"
 if [[ -s "$OUT/keys/linkage.key" ]]; then
     echo "reusing the existing key (delete $OUT/keys to make a new one)"
 else
@@ -69,18 +69,18 @@ else
     "$CONCORD" keys new-linkage-key --out "$OUT/keys/linkage.key"
 fi
 
-step "4/11 synthetic extracts: $OUT/extracts/"
+step "4/12 synthetic extracts: $OUT/extracts/"
 mkdir -p "$OUT/extracts"
 "$CONCORD" synth --seed "$SEED" --people "$PEOPLE" --out "$OUT/extracts"
 for d in "${DATASETS[@]}" truth; do
     [[ -f "$OUT/extracts/$d.csv" ]] || die "synth did not write $OUT/extracts/$d.csv"
 done
 
-step "5/11 pseudonymise at the agencies, keeping only what each agreement permits: $OUT/pseudonymised/"
+step "5/12 pseudonymise at the agencies, keeping only what each agreement permits: $OUT/pseudonymised/"
 mkdir -p "$OUT/pseudonymised" "$OUT/rejects"
 declare -A SUMMARY
 for d in "${DATASETS[@]}"; do
-    current_step="5/11 pseudonymise $d"
+    current_step="5/12 pseudonymise $d"
     "$CONCORD" pseudonymise \
         --schema "Schemas/datasets/$d.yaml" \
         --agreement "${AGREEMENT[$d]}" --agency "${AGENCY[$d]}" \
@@ -92,14 +92,14 @@ for d in "${DATASETS[@]}"; do
     SUMMARY[$d]=$(grep -o 'read [0-9]* rows, wrote [0-9]*, rejected [0-9]*' "$OUT/pseudonymise-$d.log")
 done
 
-step "6/11 the hub's check: no column, pseudonym or value finer than each agreement allows"
+step "6/12 the hub's check: no column, pseudonym or value finer than each agreement allows"
 for d in "${DATASETS[@]}"; do
-    current_step="6/11 check $d"
+    current_step="6/12 check $d"
     "$CONCORD" hub check-extract --schema "Schemas/datasets/$d.yaml" --in "$OUT/pseudonymised/$d.csv" \
         --agreement "${AGREEMENT[$d]}" --agency "${AGENCY[$d]}"
 done
 
-step "7/11 summary of what leaves each agency"
+step "7/12 summary of what leaves each agency"
 printf '%-22s %-28s %8s %8s %8s %8s\n' dataset agreement "rows in" "out" rejected columns
 for d in "${DATASETS[@]}"; do
     read -r _ rows_in _ _ rows_out _ rejected <<< "${SUMMARY[$d]//,/}"
@@ -119,13 +119,13 @@ HUB="$OUT/hub"
 source scripts/lib-hub.sh
 trap hub_stop EXIT
 
-step "8/11 the hub: keys, configuration, and concord hub serve on an embedded PostgreSQL"
+step "8/12 the hub: keys, configuration, and concord hub serve on an embedded PostgreSQL"
 # The hub and the agencies' keys and state start afresh each run; the linkage key and extracts are reused.
 rm -rf "$OUT/agencies"
 hub_start "$HUB" || die "the hub did not start"
 echo "hub ready on $HUB_URL (log: $HUB/serve.log)"
 
-step "9/11 register the agencies and an IG officer; apply the agreements"
+step "9/12 register the agencies and an IG officer; apply the agreements"
 for d in "${DATASETS[@]}"; do
     agency="${AGENCY[$d]}"
     "$CONCORD" keys new-agency --id "$agency" --out "$OUT/agencies/$agency/keys" > /dev/null
@@ -135,17 +135,17 @@ done
 "$CONCORD" agreement apply --config "$HUB/hub.yaml" --as demo Agreements/*.yaml
 token=$("$CONCORD" hub user add --config "$HUB/hub.yaml" --as demo --id ig.officer --role ig-officer 2> /dev/null)
 
-step "10/11 each agency's agent pushes its extract: validate, minimise, pseudonymise, seal, upload, verify the receipt"
+step "10/12 each agency's agent pushes its extract: validate, minimise, pseudonymise, seal, upload, verify the receipt"
 for d in "${DATASETS[@]}"; do
     agency="${AGENCY[$d]}"
-    current_step="10/11 push $d from $agency"
+    current_step="10/12 push $d from $agency"
     dir="$OUT/agencies/$agency"
     agent_config "$dir/agent.yaml" "$agency" "$d" "$(pwd)/$OUT/extracts/$d.csv" "${AGREEMENT[$d]}" "$(pwd)/$OUT/keys/linkage.key"
     "$CONCORD" agent push --config "$dir/agent.yaml"
 done
 "$CONCORD" agent status --config "$OUT/agencies/${AGENCY[police_da_incidents]}/agent.yaml"
 
-step "11/11 what the hub holds, as the IG officer sees it"
+step "11/12 what the hub holds, as the IG officer sees it"
 curl -sf -H "Authorization: Bearer $token" "$HUB_URL/v1/uploads" > "$HUB/uploads.json"
 curl -sf -H "Authorization: Bearer $token" "$HUB_URL/v1/audit?limit=1000" > "$HUB/audit.json"
 python3 - "$HUB/uploads.json" "$HUB/audit.json" <<'PY'
@@ -159,6 +159,22 @@ entries = json.load(open(sys.argv[2]))["entries"]
 actions = collections.Counter(e["action"] for e in entries)
 print(f"audit log: {len(entries)} entries, hash-chained (" + ", ".join(f"{a} {n}" for a, n in sorted(actions.items())) + ")")
 PY
+
+step "12/12 an analyst asks for counts under early-help-domestic-abuse; an IG officer approves; the analyst downloads them"
+# Tokens go to files only their owner can read; the commands read them from CONCORD_TOKEN_FILE.
+(umask 077
+ "$CONCORD" hub user add --config "$HUB/hub.yaml" --as demo --id n-carrow --role analyst 2> /dev/null > "$HUB/n-carrow.token"
+ "$CONCORD" hub user add --config "$HUB/hub.yaml" --as demo --id i-thackeray --role ig-officer 2> /dev/null > "$HUB/i-thackeray.token")
+export CONCORD_HUB_URL="$HUB_URL"
+request=$(CONCORD_TOKEN_FILE="$HUB/n-carrow.token" "$CONCORD" request create --agreement early-help-domestic-abuse --purpose EH-DA \
+    --datasets police_da_incidents,csc_referrals --dimensions police_da_incidents.GENDER,csc_referrals.Gender \
+    --justification "Who police and children's social care both know" | cut -d' ' -f1)
+CONCORD_TOKEN_FILE="$HUB/i-thackeray.token" "$CONCORD" request approve "$request" --reason "Within the needs assessment's purpose"
+mkdir -p "$OUT/requests"
+CONCORD_TOKEN_FILE="$HUB/n-carrow.token" "$CONCORD" request download "$request" --out "$OUT/requests/$request.csv" --report "$OUT/requests/$request.linkage.json"
+echo "Persons by sex as police and as children's social care record it (empty: no record there; *: all),"
+echo "small cells suppressed, then enough others that none can be worked out from the totals, rounded to 5:"
+cat "$OUT/requests/$request.csv"
 hub_stop
 
 echo
@@ -169,6 +185,7 @@ echo "  pseudonymised extracts (what the hub sees):  $OUT/pseudonymised/"
 echo "  rejected rows (line, field, reason):         $OUT/rejects/"
 echo "  each agency's keys, agent config and state:  $OUT/agencies/"
 echo "  the hub's keys, config, log and data:        $HUB/"
+echo "  the analyst's output and linkage report:     $OUT/requests/"
 current_step="done"
 echo
 echo "demo: ok"

@@ -28,7 +28,7 @@ hub_start() {
 format: concord-hub/1
 listen: {host: 127.0.0.1, port: $port}
 data_dir: data
-keys: {encryption: keys/hub-encryption.key, signing: keys/hub-signing.key}
+keys: {encryption: keys/hub-encryption.key, signing: keys/hub-signing.key, person_id_secret: keys/person-id.secret}
 schemas_dir: $root/Schemas/datasets
 YAML
     "$CONCORD" hub serve --config "$HUB_DIR/hub.yaml" > "$HUB_DIR/serve.log" 2>&1 &

@@ -22,9 +22,7 @@ public enum HubApplication {
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        let service = HubService(store: store, keys: keys, catalogue: catalogue,
-                                 spool: try UploadSpool(directory: "\(configuration.dataDirectory)/uploads"),
-                                 limits: configuration.limits, metrics: HubMetrics(), linkage: linkage, logger: logger, now: now)
+        let service = try service(configuration: configuration, store: store, keys: keys, catalogue: catalogue, logger: logger, linkage: linkage, now: now)
         let router = Router(context: HubRequestContext.self)
         let authenticator = Authenticator(store: store, now: now)
         let gate = RequestGate(limit: configuration.limits.maxConcurrentRequests)
@@ -56,6 +54,32 @@ public enum HubApplication {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "concord-hub"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
+    }
+}
+
+extension HubApplication {
+    /// Makes the outputs of requests left `approved` without one, when a hub stopped between an
+    /// approval and its output (docs/requests.md section 2). Run it at start-up, before serving.
+    /// Returns how many were made (or failed, with the reason).
+    public static func resumeApprovedRequests(configuration: HubConfiguration, store: HubStore, keys: HubKeys, catalogue: SchemaCatalogue,
+                                              logger: Logger) async throws -> Int {
+        let service = try service(configuration: configuration, store: store, keys: keys, catalogue: catalogue, logger: logger, linkage: nil,
+                                  now: { Int64(Date().timeIntervalSince1970) })
+        let approved = try await store.requests(in: .approved)
+        let agreements = try await store.agreementsInForce(catalogue: catalogue)
+        for record in approved {
+            // A request references an applied agreement (a foreign key), and every applied id is in force here.
+            _ = await service.produceOutput(record, agreement: agreements[record.request.agreementID]!)
+        }
+        return approved.count
+    }
+
+    static func service(configuration: HubConfiguration, store: HubStore, keys: HubKeys, catalogue: SchemaCatalogue, logger: Logger,
+                        linkage: LinkageQueue?, now: @escaping @Sendable () -> Int64) throws -> HubService {
+        HubService(store: store, keys: keys, catalogue: catalogue,
+                   spool: try UploadSpool(directory: "\(configuration.dataDirectory)/uploads"),
+                   outputs: try RequestOutputFiles(directory: "\(configuration.dataDirectory)/outputs"),
+                   limits: configuration.limits, metrics: HubMetrics(), linkage: linkage, logger: logger, now: now)
     }
 }
 
@@ -116,6 +140,15 @@ extension HubService {
         case HubEndpoint.listAgencies.operationID: return listAgencies
         case HubEndpoint.listAgreements.operationID: return listAgreements
         case HubEndpoint.readAudit.operationID: return readAudit
+        case HubEndpoint.createRequest.operationID: return createRequest
+        case HubEndpoint.listRequests.operationID: return listRequests
+        case HubEndpoint.getRequest.operationID: return getRequest
+        case HubEndpoint.cancelRequest.operationID: return cancelRequest
+        case HubEndpoint.approveRequest.operationID: return { try await decideRequest($0, $1, $2, approve: true) }
+        case HubEndpoint.denyRequest.operationID: return { try await decideRequest($0, $1, $2, approve: false) }
+        case HubEndpoint.getLinkageReport.operationID: return getLinkageReport
+        case HubEndpoint.createDownloadLink.operationID: return createDownloadLink
+        case HubEndpoint.download.operationID: return download
         default: preconditionFailure("no handler for \(endpoint.operationID)")
         }
     }

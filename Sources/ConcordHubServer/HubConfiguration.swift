@@ -38,6 +38,9 @@ public struct HubConfiguration: Sendable, Hashable {
     /// The hub's HPKE private key (hub-encryption.key) and receipt-signing key (hub-signing.key).
     public var encryptionKeyPath: String
     public var signingKeyPath: String
+    /// The secret analysts' person ids are derived from (`concord keys new-hub` writes
+    /// hub-keys/person-id.secret); without it, `data_dir/person-id.secret`, made on first start.
+    public var personIDSecretPath: String?
     /// Folder of dataset schemas the hub accepts.
     public var schemasDirectory: String
     public var limits = Limits()
@@ -70,12 +73,15 @@ public struct HubConfiguration: Sendable, Hashable {
         let schemas = reader.required(top, "schemas_dir").flatMap { reader.string($0, "schemas_dir") }.map(resolve)
         var encryption: String?
         var signing: String?
-        if let node = reader.required(top, "keys"), let keys = reader.mapping(node, "keys", allowed: ["encryption", "signing"]) {
+        var personIDSecret: String?
+        if let node = reader.required(top, "keys"), let keys = reader.mapping(node, "keys", allowed: ["encryption", "signing", "person_id_secret"]) {
             encryption = reader.required(keys, "encryption").flatMap { reader.string($0, keys.path("encryption")) }.map(resolve)
             signing = reader.required(keys, "signing").flatMap { reader.string($0, keys.path("signing")) }.map(resolve)
+            personIDSecret = keys["person_id_secret"].flatMap { reader.string($0, keys.path("person_id_secret")) }.map(resolve)
         }
         guard let dataDirectory, let schemas, let encryption, let signing else { throw InvalidDocumentError(problems: reader.problems) }
         self.init(dataDirectory: dataDirectory, encryptionKeyPath: encryption, signingKeyPath: signing, schemasDirectory: schemas)
+        personIDSecretPath = personIDSecret
 
         if let node = top["listen"], let listen = reader.mapping(node, "listen", allowed: ["host", "port"]) {
             if let value = listen["host"].flatMap({ reader.string($0, listen.path("host")) }) { host = value }

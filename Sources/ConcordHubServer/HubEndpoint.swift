@@ -42,9 +42,24 @@ public struct HubEndpoint: Sendable, Hashable {
     public static let listAgreements = HubEndpoint(method: .get, path: "/v1/agreements", operationID: "listAgreements", callers: people)
     public static let readAudit = HubEndpoint(method: .get, path: "/v1/audit", operationID: "readAudit", callers: [.igOfficer])
 
+    /// People who may ask for outputs: analysts, and IG officers named as recipients of an agreement.
+    static let requesters: Set<Caller> = [.analyst, .igOfficer]
+    public static let createRequest = HubEndpoint(method: .post, path: "/v1/requests", operationID: "createRequest", callers: requesters)
+    public static let listRequests = HubEndpoint(method: .get, path: "/v1/requests", operationID: "listRequests", callers: requesters)
+    public static let getRequest = HubEndpoint(method: .get, path: "/v1/requests/{request_id}", operationID: "getRequest", callers: requesters)
+    public static let cancelRequest = HubEndpoint(method: .post, path: "/v1/requests/{request_id}/cancel", operationID: "cancelRequest", callers: requesters)
+    public static let approveRequest = HubEndpoint(method: .post, path: "/v1/requests/{request_id}/approve", operationID: "approveRequest", callers: [.igOfficer])
+    public static let denyRequest = HubEndpoint(method: .post, path: "/v1/requests/{request_id}/deny", operationID: "denyRequest", callers: [.igOfficer])
+    public static let getLinkageReport = HubEndpoint(method: .get, path: "/v1/requests/{request_id}/linkage-report", operationID: "getLinkageReport",
+                                                     callers: requesters)
+    public static let createDownloadLink = HubEndpoint(method: .post, path: "/v1/requests/{request_id}/links", operationID: "createDownloadLink",
+                                                       callers: requesters)
+    public static let download = HubEndpoint(method: .get, path: "/v1/downloads/{token}", operationID: "download", callers: requesters)
+
     /// Every endpoint the hub serves.
     public static let all: [HubEndpoint] = [
         health, ready, metrics, openAPI, startUpload, listUploads, getUpload, appendUpload, completeUpload,
         whoami, listAgencies, listAgreements, readAudit,
+        createRequest, listRequests, getRequest, cancelRequest, approveRequest, denyRequest, getLinkageReport, createDownloadLink, download,
     ]
 }

@@ -8,24 +8,41 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// The hub's keys: HPKE to open envelopes, Ed25519 to sign receipts.
+/// The hub's keys: HPKE to open envelopes, Ed25519 to sign receipts, and the secret analysts'
+/// person ids are derived from.
 public struct HubKeys: Sendable {
     public var encryption: Curve25519.KeyAgreement.PrivateKey
     public var signing: Curve25519.Signing.PrivateKey
     /// The receipt-signing key's public line, whose id every receipt names.
     public var signingPublic: PublicKeyLine
+    public var personIDSecret: PersonIDSecret
 
-    public init(encryption: PrivateKeyDocument, signing: PrivateKeyDocument) throws {
+    public init(encryption: PrivateKeyDocument, signing: PrivateKeyDocument, personIDSecret: PersonIDSecret) throws {
         guard encryption.kind == .hubEncryption else { throw HubStartupError("the encryption key is a \(encryption.kind.rawValue) key, not hub-encryption") }
         guard signing.kind == .hubSigning else { throw HubStartupError("the signing key is a \(signing.kind.rawValue) key, not hub-signing") }
         self.encryption = try encryption.encryptionKey()
         self.signing = try signing.signingKey()
         signingPublic = signing.publicKey
+        self.personIDSecret = personIDSecret
     }
 
-    /// Reads both keys from their files (mode 0600, refused when others can read them).
-    public init(encryptionKeyPath: String, signingKeyPath: String) throws {
-        try self.init(encryption: KeyFiles.readPrivateKey(encryptionKeyPath), signing: KeyFiles.readPrivateKey(signingKeyPath))
+    /// Reads the keys from their files (mode 0600, refused when others can read them). Without
+    /// `keys.person_id_secret` in the configuration, the secret is `data_dir/person-id.secret`,
+    /// made on first start.
+    public init(configuration: HubConfiguration) throws {
+        let secret: PersonIDSecret
+        if let path = configuration.personIDSecretPath {
+            secret = try KeyFiles.readPersonIDSecret(path)
+        } else {
+            let path = "\(configuration.dataDirectory)/person-id.secret"
+            if !FileManager.default.fileExists(atPath: path) {
+                try createDirectory(configuration.dataDirectory, mode: 0o711)
+                try KeyFiles.create(PersonIDSecret.generate(), at: path)
+            }
+            secret = try KeyFiles.readPersonIDSecret(path)
+        }
+        try self.init(encryption: KeyFiles.readPrivateKey(configuration.encryptionKeyPath), signing: KeyFiles.readPrivateKey(configuration.signingKeyPath),
+                      personIDSecret: secret)
     }
 }
 
@@ -38,12 +55,14 @@ public struct HubStartupError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Everything a request handler needs: the store, the keys, the schemas, the upload spool.
+/// Everything a request handler needs: the store, the keys, the schemas, the upload spool, the
+/// requests' output files.
 struct HubService: Sendable {
     let store: HubStore
     let keys: HubKeys
     let catalogue: SchemaCatalogue
     let spool: UploadSpool
+    let outputs: RequestOutputFiles
     let limits: HubConfiguration.Limits
     let locks = UploadLocks()
     let metrics: HubMetrics

@@ -38,6 +38,14 @@ public enum HubStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownColumn(dataset: String, column: String)
     /// A row with another number of cells than the extract has columns.
     case rowShape(row: Int, cells: Int, columns: Int)
+    case unknownRequest(String)
+    /// The request is not in a state the operation needs.
+    case requestState(request: String, state: String, expected: String)
+    /// No download link with this token for this user (`request`: the link's request, when the
+    /// link exists but is someone else's).
+    case unknownDownloadLink(request: String?)
+    /// The download link exists but can no longer be used.
+    case downloadLinkGone(request: String, reason: String)
     /// The database refused a statement: PostgreSQL's message (never the bound values) and its
     /// SQLSTATE code (e.g. `42501` permission denied), when the server sent one.
     case database(message: String, sqlState: String?)
@@ -74,6 +82,10 @@ public enum HubStoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unknownColumn(let dataset, let column):
             "dataset \(dataset) has no column \(column); update its schema (and the hub's copy) first"
         case .rowShape(let row, let cells, let columns): "row \(row) has \(cells) cells but the extract has \(columns) columns"
+        case .unknownRequest(let id): "no request \(id) of yours"
+        case .requestState(let request, let state, let expected): "request \(request) is \(state), not \(expected)"
+        case .unknownDownloadLink: "no such download link of yours"
+        case .downloadLinkGone(_, let reason): "the download link cannot be used: \(reason)"
         case .database(let message, let sqlState): "the database refused: \(message)" + (sqlState.map { " (SQLSTATE \($0))" } ?? "")
         }
     }

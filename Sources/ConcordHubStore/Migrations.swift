@@ -23,6 +23,7 @@ struct Migration: Sendable {
     static let all: [Migration] = [
         Migration(version: 1, name: "foundation", bytes: PackageResources._001_foundation_sql),
         Migration(version: 2, name: "linkage", bytes: PackageResources._002_linkage_sql),
+        Migration(version: 3, name: "requests", bytes: PackageResources._003_requests_sql),
     ]
 
     /// The version a current database is at.

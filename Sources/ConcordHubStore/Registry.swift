@@ -53,8 +53,9 @@ public enum AgreementApplyOutcome: Sendable, Hashable {
 public enum APIToken {
     public static let prefix = "cct_"
 
-    /// A new token, from the system's cryptographic random generator.
-    public static func generate() -> String {
+    /// A new token, from the system's cryptographic random generator; other kinds of bearer
+    /// secret (download links) take their own prefix.
+    public static func generate(prefix: String = prefix) -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
         return prefix + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")

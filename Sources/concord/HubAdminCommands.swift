@@ -60,12 +60,14 @@ extension HubCommand {
             let configuration = try hub.load()
             var logger = Logger(label: "concord.hub")
             logger.logLevel = .info
-            let keys = try HubKeys(encryptionKeyPath: configuration.encryptionKeyPath, signingKeyPath: configuration.signingKeyPath)
+            let keys = try HubKeys(configuration: configuration)
             let catalogue = try DocumentFiles.loadCatalogue(configuration.schemasDirectory)
             try await HubRuntime.withStore(configuration, catalogue: catalogue, logger: logger) { store in
                 // Only the hub clears staging a crash left: an admin command must not touch a load in progress.
                 let discarded = try await store.recoverInterruptedStaging()
                 if !discarded.isEmpty { logger.warning("discarded \(discarded.count) extract(s) staged before a crash; their agents will complete them again") }
+                let resumed = try await HubApplication.resumeApprovedRequests(configuration: configuration, store: store, keys: keys, catalogue: catalogue, logger: logger)
+                if resumed > 0 { logger.warning("made the outputs of \(resumed) request(s) approved before the hub stopped") }
                 // Extracts published while no hub ran (or before a crash) are linked at start.
                 let linkage = LinkageQueue()
                 for dataset in catalogue.schemas.keys { await linkage.published(dataset) }

@@ -95,6 +95,9 @@ struct KeysCommand: AsyncParsableCommand {
             discussion: """
             Writes DIR/hub-encryption.key and DIR/hub-signing.key (private, mode 0600: they stay on the
             hub) with their .pub files, and prints both public lines for the agencies' configuration.
+            Also writes DIR/person-id.secret (mode 0600), from which the hub derives analysts'
+            per-agreement person ids (keys.person_id_secret in the hub's configuration); it is never
+            shown, and replacing it gives every person new ids.
 
             Example:
               concord keys new-hub --out /etc/concord/hub-keys
@@ -111,13 +114,16 @@ struct KeysCommand: AsyncParsableCommand {
                 print(key.publicKey)
                 Console.note("\(kind.rawValue) key \(key.publicKey.id)")
             }
+            let secret = PersonIDSecret.generate()
+            try KeyFiles.create(secret, at: "\(out)/person-id.secret")
+            Console.note("\(secret) in \(out)/person-id.secret (keep it with the hub's keys)")
         }
     }
 
     struct Inspect: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show what a key file is and its id, never the secret.",
-            discussion: "Works on linkage keys, private keys and public key files. Two agencies hold the same linkage key exactly when the ids match."
+            discussion: "Works on linkage keys, private keys, the hub's person-id secret and public key files. Two agencies hold the same linkage key exactly when the ids match."
         )
 
         @Argument(help: ArgumentHelp("A key file.", valueName: "file"))
@@ -133,6 +139,8 @@ struct KeysCommand: AsyncParsableCommand {
             if text.contains("format: \(LinkageKey.fileFormat)") {
                 let key = try KeyFiles.readLinkageKey(file)
                 print("linkage key\nkey id:  \(key.id)\nversion: \(key.version)")
+            } else if text.contains("format: \(PersonIDSecret.fileFormat)") {
+                print("hub person-id secret\nid:      \(try KeyFiles.readPersonIDSecret(file).id)")
             } else {
                 let key = try KeyFiles.readPrivateKey(file)
                 print("private \(key.kind.rawValue) key of \(key.owner)\nkey id:  \(key.publicKey.id)\npublic:  \(key.publicKey)")

@@ -83,7 +83,7 @@ struct EnvelopeInteroperabilityTests {
 
 @Suite("concord keys for agencies and the hub")
 struct ExchangeKeyCommandTests {
-    @Test("agency and hub key pairs: private files 0600, public lines printed and written, never overwritten")
+    @Test("agency and hub key pairs and the hub's person-id secret: private files 0600, public lines printed and written, never overwritten")
     func pairs() throws {
         let directory = try TemporaryDirectory()
         let agency = try concord("keys", "new-agency", "--id", "county-police", "--out", directory.file("keys"))
@@ -102,6 +102,12 @@ struct ExchangeKeyCommandTests {
             let secret = try #require(try directory.read("keys/\(name).key").split(separator: "\n").first { $0.hasPrefix("key: ") })
             #expect(!inspected.output.contains(secret.dropFirst(5)) && !agency.output.contains(secret.dropFirst(5)) && !hub.output.contains(secret.dropFirst(5)))
         }
+        let personIDSecret = directory.file("keys/person-id.secret")
+        #expect(try FileManager.default.attributesOfItem(atPath: personIDSecret)[.posixPermissions] as? Int == 0o600)
+        let secret = try #require(try directory.read("keys/person-id.secret").split(separator: "\n").first { $0.hasPrefix("secret: ") })
+        let inspected = try concord("keys", "inspect", personIDSecret)
+        #expect(inspected.status == 0 && inspected.output.contains("hub person-id secret") && hub.error.contains(inspected.output.split(separator: " ").last!.trimmingCharacters(in: .newlines)))
+        #expect(!inspected.output.contains(secret.dropFirst(8)) && !hub.output.contains(secret.dropFirst(8)) && !hub.error.contains(secret.dropFirst(8)))
         let again = try concord("keys", "new-hub", "--out", directory.file("keys"))
         #expect(again.status != 0)
         #expect(again.error.contains("never overwritten"))

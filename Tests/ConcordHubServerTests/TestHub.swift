@@ -55,7 +55,7 @@ struct TestHub: Sendable {
                 let (ports, portContinuation) = AsyncStream<Int>.makeStream()
                 let linkage = LinkageQueue()
                 let application = try HubApplication.make(
-                    configuration: configuration, store: store, keys: try HubKeys(encryption: hubEncryption, signing: hubSigning),
+                    configuration: configuration, store: store, keys: try HubKeys(encryption: hubEncryption, signing: hubSigning, personIDSecret: PersonIDSecret.generate()),
                     catalogue: catalogue, logger: testLogger, linkage: linkage,
                     onServerRunning: { portContinuation.yield($0) })
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -73,29 +73,33 @@ struct TestHub: Sendable {
         }
     }
 
-    /// A pseudonymised, sealed extract of `rows` synthetic police incidents, as the agent makes it.
+    /// A pseudonymised, sealed extract of `rows` synthetic police incidents (or another
+    /// `dataset`, sent by `sender`), as the agent makes it. The same seed and `people` give the
+    /// same population in every dataset, so extracts overlap as real agencies' do.
     /// - Parameter claimedAgreements: what the manifest names, when a test needs it to differ from what the payload follows.
-    func envelope(rows: Int, seed: UInt64 = 1, agreements: [String] = [TestHub.agreement], claimedAgreements: [String]? = nil,
+    func envelope(rows: Int, seed: UInt64 = 1, people: Int? = nil, dataset: SynthDataset = .policeDAIncidents, sender: PrivateKeyDocument? = nil,
+                  agreements: [String] = [TestHub.agreement], claimedAgreements: [String]? = nil,
                   mode: EnvelopeManifest.Mode = .snapshot) async throws -> SealedTestEnvelope {
+        let sender = sender ?? agency
         let work = try temporaryDirectory()
-        let synthesiser = Synthesiser(SynthConfiguration(seed: seed, people: max(200, rows), errorRates: .none))
-        let summary = try synthesiser.write(.policeDAIncidents, rows: rows, to: work)
-        let schema = try #require(catalogue.schemas["police_da_incidents"])
+        let synthesiser = Synthesiser(SynthConfiguration(seed: seed, people: people ?? max(200, rows), errorRates: .none))
+        let summary = try synthesiser.write(dataset, rows: rows, to: work)
+        let schema = try #require(catalogue.schemas[dataset.rawValue])
         let loaded = try agreements.map { name in
             try Agreement(yaml: DocumentFiles.readText(repositoryRoot.appendingPathComponent("Agreements/\(name).v1.yaml").path),
                           file: name, catalogue: catalogue)
         }
         var job = PseudonymiseJob(schema: schema, key: linkageKey, inputPath: try #require(summary.files.first).path,
                                   outputPath: work + "/payload.csv", parallelism: 1)
-        job.release = try ReleasePlan(schema: schema, agreements: loaded, agency: TestHub.agencyID)
+        job.release = try ReleasePlan(schema: schema, agreements: loaded, agency: sender.owner)
         let result = try await job.run()
         let manifest = EnvelopeManifest(
-            agency: TestHub.agencyID, dataset: schema.dataset, schemaVersion: schema.version, agreements: claimedAgreements ?? loaded.map { "\($0.id).v\($0.version)" },
+            agency: sender.owner, dataset: schema.dataset, schemaVersion: schema.version, agreements: claimedAgreements ?? loaded.map { "\($0.id).v\($0.version)" },
             extractDate: CivilDate(year: 2026, month: 11, day: 21)!, rows: result.rowsWritten, columns: result.columns, linkageKeyID: linkageKey.id,
             compression: "zstd", payloadBytes: result.outputBytes, payloadSHA256: result.outputSHA256, created: "2026-11-22T01:00:00Z", mode: mode)
         let (path, digest) = try EnvelopeFileSealer.seal(payloadPath: work + "/payload.csv", manifest: manifest,
                                                          hubKey: try hubEncryption.publicKey.encryptionKey(),
-                                                         signingKey: try agency.signingKey(), outbox: work)
+                                                         signingKey: try sender.signingKey(), outbox: work)
         return SealedTestEnvelope(path: path, headerDigest: digest, manifest: manifest, payloadPath: work + "/payload.csv")
     }
 
@@ -121,9 +125,10 @@ struct TestHub: Sendable {
     }
 
     /// Uploads a whole envelope in pieces of `piece` bytes; returns the complete call's answer.
-    func upload(_ envelope: SealedTestEnvelope, piece: Int = 256 << 10) async throws -> TestResponse {
+    /// - Parameter sender: the agency sending it (by default the registered essex-police).
+    func upload(_ envelope: SealedTestEnvelope, piece: Int = 256 << 10, as sender: PrivateKeyDocument? = nil) async throws -> TestResponse {
         let bytes = try envelope.bytes()
-        let start = try await signed(.post, "/v1/uploads", body: try envelope.prefix(of: bytes), headers: [("Upload-Length", String(bytes.count))])
+        let start = try await signed(.post, "/v1/uploads", body: try envelope.prefix(of: bytes), headers: [("Upload-Length", String(bytes.count))], key: sender)
         guard start.status == 201 || start.status == 200 else { return start }
         let upload = try start.json()
         if case .string("complete")? = upload["state"] { return start }
@@ -131,11 +136,11 @@ struct TestHub: Sendable {
         var offset = try upload.integer("offset")
         while offset < bytes.count {
             let end = min(offset + piece, bytes.count)
-            let appended = try await signed(.patch, "/v1/uploads/\(id)", body: Array(bytes[offset..<end]), headers: [("Upload-Offset", String(offset))])
+            let appended = try await signed(.patch, "/v1/uploads/\(id)", body: Array(bytes[offset..<end]), headers: [("Upload-Offset", String(offset))], key: sender)
             guard appended.status == 204 else { return appended }
             offset = end
         }
-        return try await signed(.post, "/v1/uploads/\(id)/complete")
+        return try await signed(.post, "/v1/uploads/\(id)/complete", key: sender)
     }
 
     /// Rows of `dataset` visible to readers.

@@ -68,6 +68,11 @@ public struct DecisionReason: Sendable, Hashable, CustomStringConvertible {
     public var code: String
     public var message: String
 
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+
     public var description: String { "\(code): \(message)" }
 }
 
@@ -81,6 +86,11 @@ public struct Decision: Sendable, Hashable {
     public var effect: Effect
     /// Every rule that failed (for `deny`), or why approval is needed.
     public var reasons: [DecisionReason]
+
+    public init(effect: Effect, reasons: [DecisionReason]) {
+        self.effect = effect
+        self.reasons = reasons
+    }
 
     /// Decides `request` under `agreement`: the one function the hub calls to permit or refuse.
     public static func evaluate(_ request: DecisionRequest, under agreement: Agreement) -> Decision {
