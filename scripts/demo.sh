@@ -175,6 +175,13 @@ CONCORD_TOKEN_FILE="$HUB/n-carrow.token" "$CONCORD" request download "$request" 
 echo "Persons by sex as police and as children's social care record it (empty: no record there; *: all),"
 echo "small cells suppressed, then enough others that none can be worked out from the totals, rounded to 5:"
 cat "$OUT/requests/$request.csv"
+python3 - "$OUT/requests/$request.linkage.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"The linkage behind it ({r['agreement']} v{r['agreementVersion']}): {r['persons']} persons from "
+      + ", ".join(f"{d['records']} {d['dataset']} records ({d['matchRate']:.0%} linked)" for d in r["datasets"]))
+print("  records linked by key: " + ", ".join(f"{k['key']} {k['records']}" for k in r["linkedBy"]))
+PY
 hub_stop
 
 echo

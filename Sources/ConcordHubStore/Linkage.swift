@@ -147,7 +147,7 @@ extension HubStore {
         var pairs: [LinkageReport.PairFigures] = []
         for try await (dataset, other, count) in try await transaction.query("""
             SELECT n.dataset, o.dataset, sum(n.records)::bigint
-            FROM linkage_nodes n JOIN linkage_persons p ON p.person = n.person CROSS JOIN LATERAL unnest(p.datasets) AS o(dataset)
+            FROM linkage_nodes n JOIN (SELECT person, unnest(datasets) AS dataset FROM linkage_persons) o ON o.person = n.person
             WHERE n.agreement_id = \(agreementID) AND o.dataset <> n.dataset GROUP BY 1, 2 ORDER BY 1, 2
             """).decode((String, String, Int).self) {
             pairs.append(.init(dataset: dataset, other: other, records: count, rate: rate(count, records[dataset] ?? 0)))

@@ -115,17 +115,20 @@ struct LinkageRun {
         if hadPersons && figures.newNodes > 0 {
             // Persons sharing any key value with a new tuple, in one pass over the nodes.
             let spaces = plan.valueSpaces
+            // Keys are unnested in the select list (a ProjectSet), not by a lateral join: with
+            // nested loops off, a lateral join can drag the join after it into one too.
             try await transaction.query("""
                 CREATE TEMP TABLE linkage_new_values ON COMMIT DROP AS
-                SELECT DISTINCT (\(spaces)::int[])[u.i] AS space, u.value FROM linkage_work w
-                CROSS JOIN LATERAL unnest(w.keys) WITH ORDINALITY AS u(value, i) WHERE u.value IS NOT NULL
+                SELECT DISTINCT (\(spaces)::int[])[u.i] AS space, u.value
+                FROM (SELECT unnest(w.keys) AS value, generate_subscripts(w.keys, 1) AS i FROM linkage_work w) u WHERE u.value IS NOT NULL
                 """)
             try await transaction.query("ANALYZE linkage_new_values")
             try await transaction.query("""
                 INSERT INTO linkage_touched
-                SELECT DISTINCT n.person FROM linkage_nodes n CROSS JOIN LATERAL unnest(n.keys) WITH ORDINALITY AS u(value, i)
+                SELECT DISTINCT u.person
+                FROM (SELECT n.person, unnest(n.keys) AS value, generate_subscripts(n.keys, 1) AS i FROM linkage_nodes n
+                      WHERE n.agreement_id = \(agreementID)) u
                 JOIN linkage_new_values v ON v.value = u.value AND v.space = (\(spaces)::int[])[u.i]
-                WHERE n.agreement_id = \(agreementID)
                 ON CONFLICT DO NOTHING
                 """)
         }
