@@ -3,18 +3,16 @@ import Foundation
 import NIOCore
 import PostgresNIO
 
-/// How a dataset's published rows are read as linkage nodes: the SQL array of the agreement's
-/// match keys over the view `current_<dataset>` aliased `d` (`NULL` for keys the table lacks).
-/// Linkage and outputs use the same expression, so a row finds its node by fingerprint.
+/// How a dataset's published rows are read as linkage nodes: the agreement's match keys of a
+/// row of the view `current_<dataset>` aliased `d`, as nodes store them. Linkage and outputs use
+/// the same expression, so a row finds its node (and person) by equality with `linkage_nodes.keys`.
 public struct LinkedDataset: Sendable, Hashable {
     public var dataset: String
     /// `current_<dataset>`, double-quoted.
     public var view: String
-    /// `ARRAY[d."mk2", NULL::text, …]::text[]`, built only from validated identifiers.
-    public var keyArray: String
-
-    /// `concord_key_fingerprint(<keyArray>)`: join it to `linkage_nodes.fingerprint`.
-    public var fingerprint: String { "concord_key_fingerprint(\(keyArray))" }
+    /// `ARRAY[md5(d."mk2")::uuid, NULL::uuid, …]::uuid[]` (`NULL` for keys the table lacks), built
+    /// only from validated identifiers.
+    public var keys: String
 }
 
 extension HubStore {
@@ -37,10 +35,10 @@ extension HubStore {
             guard !columns.isEmpty else { continue }
             let cells = plan.keys.enumerated().map { index, key in
                 let column = DatasetTable.sqlName(for: key)
-                return dataset.carries[index] && columns.contains(column) && DatasetTable.isValidIdentifier(column) ? "d.\(quoted(column))" : "NULL::text"
+                return dataset.carries[index] && columns.contains(column) && DatasetTable.isValidIdentifier(column) ? "md5(d.\(quoted(column)))::uuid" : "NULL::uuid"
             }
             result.append(LinkedDataset(dataset: dataset.name, view: quoted("current_" + dataset.name),
-                                        keyArray: "ARRAY[\(cells.joined(separator: ", "))]::text[]"))
+                                        keys: "ARRAY[\(cells.joined(separator: ", "))]::uuid[]"))
         }
         return result
     }
@@ -53,12 +51,22 @@ extension HubStore {
     @discardableResult
     public func updateLinkage(agreement: Agreement, plan: LinkagePlan, actor: AuditActor) async throws -> LinkageReport {
         let clock = ContinuousClock()
-        let started = clock.now
-        return try await withTransaction { transaction in
+        return try await withLinkageTransaction { transaction in
             try await transaction.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.keyClass), \(AdvisoryLock.linkage))")
+            // Timed from here: waiting for another run is not this run's work.
+            let started = clock.now
             var run = try await LinkageRun.begin(agreement: agreement, plan: plan, in: transaction)
+            var phaseStarted = clock.now
+            func endPhase(_ name: String) {
+                run.figures.phases[name] = Int((clock.now - phaseStarted) / .milliseconds(1))
+                phaseStarted = clock.now
+            }
             try await run.synchroniseNodes(datasets: linkedDatasets(plan: plan, in: transaction))
+            endPhase("nodes")
             try await run.cluster()
+            endPhase("clustering")
+            try await run.store()
+            endPhase("storing")
             run.figures.milliseconds = Int((clock.now - started) / .milliseconds(1))
             try await run.finish()
             let report = try await linkageReport(agreementID: agreement.id, agreementVersion: agreement.version, plan: plan, run: run.figures, in: transaction)
@@ -78,13 +86,26 @@ extension HubStore {
             let nodes = try await transaction.query("""
                 WITH gone AS (DELETE FROM linkage_nodes WHERE agreement_id = \(agreementID) RETURNING 1) SELECT count(*) FROM gone
                 """).collect().first?.decode(Int.self) ?? 0
+            try await transaction.query("DELETE FROM linkage_datasets WHERE agreement_id = \(agreementID)")
             try await transaction.audit(AuditEntry(actor: actor, action: "linkage.reset", subject: agreementID, details: .object(["nodes": .integer(nodes)])))
+        }
+    }
+
+    /// Runs `body` in a transaction in which PostgreSQL joins by hashing, never by nested loops:
+    /// for reading linked rows (`LinkedDataset`) and for linkage itself. Every join there is
+    /// between large sets, and right after a bulk change the statistics of `linkage_nodes` can
+    /// be too old to say so (only the table's owner may ANALYZE it); one nested loop would compare
+    /// every row with every node.
+    public func withLinkageTransaction<T: Sendable>(_ body: (HubTransaction) async throws -> T) async throws -> T {
+        try await withTransaction { transaction in
+            try await transaction.query("SET LOCAL enable_nestloop = off")
+            return try await body(transaction)
         }
     }
 
     /// The report of the linkage as it stands, or nil when the agreement was never linked.
     public func linkageReport(agreement: Agreement, plan: LinkagePlan) async throws -> LinkageReport? {
-        try await withTransaction { transaction in
+        try await withLinkageTransaction { transaction in
             let rows = try await transaction.query("SELECT last_run FROM linkages WHERE agreement_id = \(agreement.id)").collect()
             guard let text = try rows.first?.decode(String?.self),
                   let figures = try? JSONDecoder().decode(LinkageReport.RunFigures.self, from: Data(text.utf8)) else { return nil }

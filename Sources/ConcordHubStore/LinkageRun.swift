@@ -13,6 +13,16 @@ struct LinkageRun {
     private var nextPerson: Int64
     private var runNumber: Int
     var figures: LinkageReport.RunFigures
+    /// What clustering found, per clustered node, and the events.
+    private var result: Result?
+
+    private struct Result {
+        var nodes: [Int64]
+        var persons: [Int64]
+        var evidence: [Int8]
+        var flagged: [Bool]
+        var events: [PersonIdentities.Event]
+    }
 
     /// Locks (or creates) the agreement's linkage; a linkage made under another plan is emptied
     /// so that it is rebuilt (person numbers are never reused).
@@ -26,6 +36,7 @@ struct LinkageRun {
             (nextPerson, runs) = (next, previousRuns)
             if signature != plan.signature {
                 try await transaction.query("DELETE FROM linkage_nodes WHERE agreement_id = \(agreement.id)")
+                try await transaction.query("DELETE FROM linkage_datasets WHERE agreement_id = \(agreement.id)")
             }
         } else {
             try await transaction.query("""
@@ -39,75 +50,104 @@ struct LinkageRun {
         return LinkageRun(agreementID: agreement.id, plan: plan, transaction: transaction, nextPerson: nextPerson, runNumber: runs + 1, figures: figures)
     }
 
-    /// Makes `linkage_nodes` hold exactly the distinct key tuples of the published rows: tuples
-    /// gone are deleted (their persons must be clustered again: they may split), new tuples are
-    /// inserted without a person, and the persons sharing a key value with a new tuple are noted.
+    /// Finds what changed since the last run, into the temporary table `linkage_work`: the new key
+    /// tuples of the published rows (numbered, not yet stored), and the nodes of every person they
+    /// touch. Tuples gone are deleted from `linkage_nodes`, and their persons touched (they may
+    /// split); the record counts of the others are refreshed.
+    ///
+    /// Only datasets whose published extracts changed since the last run are read: published
+    /// extracts never change, so the same extracts hold the same rows.
     mutating func synchroniseNodes(datasets: [LinkedDataset]) async throws {
         try await transaction.query("""
-            CREATE TEMP TABLE linkage_current (dataset text NOT NULL, fingerprint bytea NOT NULL, keys text[] NOT NULL, records bigint NOT NULL)
-            ON COMMIT DROP
+            CREATE TEMP TABLE linkage_current (dataset text NOT NULL, keys uuid[] NOT NULL, records bigint NOT NULL) ON COMMIT DROP
             """)
         try await transaction.query("CREATE TEMP TABLE linkage_touched (person bigint PRIMARY KEY) ON COMMIT DROP")
+        var changed: [LinkedDataset] = []
         for dataset in datasets {
+            let published = try await transaction.query("""
+                SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM extracts WHERE dataset = \(dataset.dataset) AND state = 'published'
+                """).collect().first?.decode([Int64].self) ?? []
+            let read = try await transaction.query("""
+                SELECT extracts FROM linkage_datasets WHERE agreement_id = \(agreementID) AND dataset = \(dataset.dataset)
+                """).collect().first?.decode([Int64].self)
+            guard read != published else { continue }
+            changed.append(dataset)
+            try await transaction.query("""
+                INSERT INTO linkage_datasets (agreement_id, dataset, extracts) VALUES (\(agreementID), \(dataset.dataset), \(published))
+                ON CONFLICT (agreement_id, dataset) DO UPDATE SET extracts = excluded.extracts
+                """)
+        }
+        figures.datasetsRead = changed.map(\.dataset)
+        guard !changed.isEmpty else {
+            try await transaction.query("CREATE TEMP TABLE linkage_work (node bigint, dataset text, keys uuid[], records bigint, person bigint, evidence text, new boolean) ON COMMIT DROP")
+            return
+        }
+        let changedNames = changed.map(\.dataset)
+        for dataset in changed {
             // The view and key array come from validated identifiers (LinkedDataset).
             try await transaction.query("""
                 INSERT INTO linkage_current
-                SELECT \(dataset.dataset), concord_key_fingerprint(k), k, count(*) FROM (SELECT \(unescaped: dataset.keyArray) AS k FROM \(unescaped: dataset.view) d) s
-                GROUP BY k
+                SELECT \(dataset.dataset), k, count(*) FROM (SELECT \(unescaped: dataset.keys) AS k FROM \(unescaped: dataset.view) d) s GROUP BY k
                 """)
         }
         try await transaction.query("ANALYZE linkage_current")
         figures.removedNodes = try await count("""
             WITH gone AS (
-                DELETE FROM linkage_nodes n WHERE n.agreement_id = \(agreementID)
-                AND NOT EXISTS (SELECT 1 FROM linkage_current c WHERE c.dataset = n.dataset AND c.fingerprint = n.fingerprint)
+                DELETE FROM linkage_nodes n WHERE n.agreement_id = \(agreementID) AND n.dataset = ANY(\(changedNames))
+                AND NOT EXISTS (SELECT 1 FROM linkage_current c WHERE c.dataset = n.dataset AND c.keys = n.keys)
                 RETURNING person),
             noted AS (INSERT INTO linkage_touched SELECT DISTINCT person FROM gone WHERE person IS NOT NULL ON CONFLICT DO NOTHING)
             SELECT count(*) FROM gone
             """)
         try await transaction.query("""
             UPDATE linkage_nodes n SET records = c.records FROM linkage_current c
-            WHERE n.agreement_id = \(agreementID) AND c.dataset = n.dataset AND c.fingerprint = n.fingerprint AND n.records <> c.records
+            WHERE n.agreement_id = \(agreementID) AND c.dataset = n.dataset AND c.keys = n.keys AND n.records <> c.records
             """)
         let hadPersons = try await count("SELECT count(*) FROM (SELECT 1 FROM linkage_nodes WHERE agreement_id = \(agreementID) LIMIT 1) s") > 0
-        figures.newNodes = try await count("""
-            WITH added AS (
-                INSERT INTO linkage_nodes (agreement_id, dataset, fingerprint, keys, records)
-                SELECT \(agreementID), c.dataset, c.fingerprint, c.keys, c.records FROM linkage_current c
-                WHERE NOT EXISTS (SELECT 1 FROM linkage_nodes n WHERE n.agreement_id = \(agreementID) AND n.dataset = c.dataset AND n.fingerprint = c.fingerprint)
-                ORDER BY c.dataset, c.fingerprint
-                RETURNING 1)
-            SELECT count(*) FROM added
-            """)
-        guard hadPersons, figures.newNodes > 0 else { return }
-        // Persons sharing any key value with a new tuple, in one pass over the nodes.
-        let spaces = plan.valueSpaces
         try await transaction.query("""
-            CREATE TEMP TABLE linkage_new_values ON COMMIT DROP AS
-            SELECT DISTINCT (\(spaces)::int[])[u.i] AS space, u.value FROM linkage_nodes n
-            CROSS JOIN LATERAL unnest(n.keys) WITH ORDINALITY AS u(value, i)
-            WHERE n.agreement_id = \(agreementID) AND n.person IS NULL AND u.value IS NOT NULL
+            CREATE TEMP TABLE linkage_work ON COMMIT DROP AS
+            SELECT nextval(pg_get_serial_sequence('linkage_nodes', 'node')) AS node, c.dataset, c.keys, c.records,
+                   NULL::bigint AS person, NULL::text AS evidence, true AS new
+            FROM linkage_current c
+            WHERE NOT EXISTS (SELECT 1 FROM linkage_nodes n WHERE n.agreement_id = \(agreementID) AND n.dataset = c.dataset AND n.keys = c.keys)
             """)
-        try await transaction.query("ANALYZE linkage_new_values")
+        figures.newNodes = try await count("SELECT count(*) FROM linkage_work")
+        if hadPersons && figures.newNodes > 0 {
+            // Persons sharing any key value with a new tuple, in one pass over the nodes.
+            let spaces = plan.valueSpaces
+            try await transaction.query("""
+                CREATE TEMP TABLE linkage_new_values ON COMMIT DROP AS
+                SELECT DISTINCT (\(spaces)::int[])[u.i] AS space, u.value FROM linkage_work w
+                CROSS JOIN LATERAL unnest(w.keys) WITH ORDINALITY AS u(value, i) WHERE u.value IS NOT NULL
+                """)
+            try await transaction.query("ANALYZE linkage_new_values")
+            try await transaction.query("""
+                INSERT INTO linkage_touched
+                SELECT DISTINCT n.person FROM linkage_nodes n CROSS JOIN LATERAL unnest(n.keys) WITH ORDINALITY AS u(value, i)
+                JOIN linkage_new_values v ON v.value = u.value AND v.space = (\(spaces)::int[])[u.i]
+                WHERE n.agreement_id = \(agreementID)
+                ON CONFLICT DO NOTHING
+                """)
+        }
+        // The touched persons are few on a nightly run: their nodes are found by index.
+        try await transaction.query("SET LOCAL enable_nestloop = on")
         try await transaction.query("""
-            INSERT INTO linkage_touched
-            SELECT DISTINCT n.person FROM linkage_nodes n CROSS JOIN LATERAL unnest(n.keys) WITH ORDINALITY AS u(value, i)
-            JOIN linkage_new_values v ON v.value = u.value AND v.space = (\(spaces)::int[])[u.i]
-            WHERE n.agreement_id = \(agreementID) AND n.person IS NOT NULL
-            ON CONFLICT DO NOTHING
+            INSERT INTO linkage_work SELECT n.node, n.dataset, n.keys, n.records, n.person, n.evidence, false
+            FROM linkage_nodes n JOIN linkage_touched t ON t.person = n.person WHERE n.agreement_id = \(agreementID)
             """)
+        try await transaction.query("SET LOCAL enable_nestloop = off")
+        try await transaction.query("ANALYZE linkage_work")
     }
 
-    /// Clusters the new nodes and every node of a touched person, gives the clusters their
-    /// person numbers, and writes back what changed.
+    /// Clusters the nodes of `linkage_work`, gives the clusters their person numbers, stores the
+    /// new nodes and updates the others that changed.
     mutating func cluster() async throws {
-        let affected = "n.agreement_id = $1 AND (n.person IS NULL OR n.person IN (SELECT person FROM linkage_touched))"
         var nodes: [Int64] = []
         var previousPersons: [Int64] = []
         var previousEvidence: [Int8] = []
         let passIndex = Dictionary(uniqueKeysWithValues: plan.passes.enumerated().map { ($1.key, Int8($0)) })
-        for try await (node, person, evidence) in try await query("""
-            SELECT n.node, coalesce(n.person, 0), n.evidence FROM linkage_nodes n WHERE \(affected) ORDER BY n.node
+        for try await (node, person, evidence) in try await transaction.query("""
+            SELECT node, coalesce(person, 0), evidence FROM linkage_work ORDER BY node
             """).decode((Int64, Int64, String?).self) {
             nodes.append(node)
             previousPersons.append(person)
@@ -126,8 +166,8 @@ struct LinkageRun {
         var uniqueValues: [[Int32]] = []
         for key in plan.uniqueKeys {
             var values = Array(repeating: Int32(0), count: nodes.count)
-            for try await (node, rank) in try await query("""
-                SELECT n.node, (dense_rank() OVER (ORDER BY n.keys[\(key + 1)]))::integer FROM linkage_nodes n WHERE \(affected) AND n.keys[\(key + 1)] IS NOT NULL
+            for try await (node, rank) in try await transaction.query("""
+                SELECT node, (dense_rank() OVER (ORDER BY keys[\(key + 1)]))::integer FROM linkage_work WHERE keys[\(key + 1)] IS NOT NULL
                 """).decode((Int64, Int32).self) {
                 values[Int(index(of: node))] = rank
             }
@@ -138,18 +178,18 @@ struct LinkageRun {
             clustering.beginPass(passNumber)
             let column = pass.column + 1
             let groups = if pass.comparedWith.isEmpty {
-                "SELECT array_agg(n.node) FROM linkage_nodes n WHERE \(affected) AND n.keys[\(column)] IS NOT NULL GROUP BY n.keys[\(column)] HAVING count(*) > 1"
+                "SELECT array_agg(node) FROM linkage_work WHERE keys[\(column)] IS NOT NULL GROUP BY keys[\(column)] HAVING count(*) > 1"
             } else {
                 // A key hashed as another links a node's value of it to other nodes' values of
                 // that other key (a swapped date of birth to real ones), not to itself again.
                 """
                 SELECT array_agg(DISTINCT node) FROM (
-                    SELECT n.node, n.keys[\(column)] AS value, true AS own FROM linkage_nodes n WHERE \(affected) AND n.keys[\(column)] IS NOT NULL
-                    \(pass.comparedWith.map { "UNION ALL SELECT n.node, n.keys[\($0 + 1)], false FROM linkage_nodes n WHERE \(affected) AND n.keys[\($0 + 1)] IS NOT NULL" }.joined(separator: "\n"))
+                    SELECT node, keys[\(column)] AS value, true AS own FROM linkage_work WHERE keys[\(column)] IS NOT NULL
+                    \(pass.comparedWith.map { "UNION ALL SELECT node, keys[\($0 + 1)], false FROM linkage_work WHERE keys[\($0 + 1)] IS NOT NULL" }.joined(separator: "\n"))
                 ) s GROUP BY value HAVING bool_or(own) AND bool_or(NOT own) AND count(DISTINCT node) > 1
                 """
             }
-            for try await group in try await query(groups).decode([Int64].self) {
+            for try await group in try await transaction.query(PostgresQuery(unsafeSQL: groups)).decode([Int64].self) {
                 clustering.link(group: group.map(index(of:)).sorted())
             }
         }
@@ -166,13 +206,19 @@ struct LinkageRun {
         }
         figures.merges = identities.events.filter { $0.kind == .merge }.count
         figures.splits = identities.events.filter { $0.kind == .split }.count
-        try await writeBack(nodes: nodes, persons: identities.persons, evidence: clustering.evidence,
-                            flagged: roots.map { flaggedRoots.contains($0) })
-        try await record(events: identities.events)
+        result = Result(nodes: nodes, persons: identities.persons, evidence: clustering.evidence,
+                        flagged: roots.map { flaggedRoots.contains($0) }, events: identities.events)
     }
 
-    /// Copies the results into a temporary table and updates the nodes whose person, evidence or
-    /// flag changed, in one statement.
+    /// Stores what `cluster()` found.
+    func store() async throws {
+        guard let result else { return }
+        try await writeBack(nodes: result.nodes, persons: result.persons, evidence: result.evidence, flagged: result.flagged)
+        try await record(events: result.events)
+    }
+
+    /// Copies the results into a temporary table, stores the new nodes with their persons, and
+    /// updates the other nodes whose person, evidence or flag changed.
     private func writeBack(nodes: [Int64], persons: [Int64], evidence: [Int8], flagged: [Bool]) async throws {
         try await transaction.query("""
             CREATE TEMP TABLE linkage_result (node bigint NOT NULL, person bigint NOT NULL, evidence text, flagged boolean NOT NULL) ON COMMIT DROP
@@ -191,8 +237,14 @@ struct LinkageRun {
             if buffer.readableBytes > 0 { try await writer.write(buffer) }
         }
         try await transaction.query("""
-            UPDATE linkage_nodes n SET person = r.person, evidence = r.evidence, flagged = r.flagged FROM linkage_result r
-            WHERE n.agreement_id = \(agreementID) AND n.node = r.node
+            INSERT INTO linkage_nodes (agreement_id, node, dataset, keys, records, person, evidence, flagged)
+            SELECT \(agreementID), w.node, w.dataset, w.keys, w.records, r.person, r.evidence, r.flagged
+            FROM linkage_work w JOIN linkage_result r ON r.node = w.node WHERE w.new
+            """)
+        try await transaction.query("""
+            UPDATE linkage_nodes n SET person = r.person, evidence = r.evidence, flagged = r.flagged
+            FROM linkage_work w JOIN linkage_result r ON r.node = w.node
+            WHERE NOT w.new AND n.agreement_id = \(agreementID) AND n.node = w.node
             AND (n.person IS DISTINCT FROM r.person OR n.evidence IS DISTINCT FROM r.evidence OR n.flagged <> r.flagged)
             """)
     }
@@ -215,13 +267,6 @@ struct LinkageRun {
             UPDATE linkages SET next_person = \(nextPerson), runs = \(runNumber), last_run = \(lastRun), updated_at = now()
             WHERE agreement_id = \(agreementID)
             """)
-    }
-
-    /// Runs a statement with the agreement id bound as `$1` (the affected-nodes condition refers to it).
-    private func query(_ sql: String) async throws -> PostgresRowSequence {
-        var bindings = PostgresBindings()
-        bindings.append(agreementID)
-        return try await transaction.query(PostgresQuery(unsafeSQL: sql, binds: bindings))
     }
 
     private func count(_ query: PostgresQuery) async throws -> Int {

@@ -5,7 +5,8 @@ import PostgresNIO
 /// datasets' published extracts that were shared under its agreement (the upload's manifest names
 /// a version of it), published by the end of `as_of` when given, each with its person number in
 /// the agreement's linkage when its dataset is linked (`linked`, from `linkedDatasets(plan:)`):
-/// the person of the `linkage_nodes` entry its match-key tuple's fingerprint names.
+/// the person of the `linkage_nodes` entry whose keys equal the row's (docs/linkage.md section 2),
+/// read in a linkage transaction (no nested loops between rows and nodes).
 ///
 /// Every query binds the same three values: `$1` the agreement id, `$2` the `as_of` date or
 /// NULL, `$3` the request's datasets; identifiers are validated and double-quoted.
@@ -17,7 +18,7 @@ extension HubStore {
         let columns = try fields.map { try Self.column($0, of: dataset) + "::text" }
         let person = Self.person(linked)
         let sql = "SELECT \(([person] + columns).joined(separator: ", ")) \(try Self.records(of: dataset, number: 1, linked: linked)) ORDER BY 1 NULLS LAST, d.\"_row\""
-        try await withTransaction { transaction in
+        try await withLinkageTransaction { transaction in
             try await transaction.query("SET LOCAL datestyle = 'ISO'")
             for try await row in try await transaction.query(PostgresQuery(unsafeSQL: sql, binds: try Self.binds(request, datasets: [dataset]))) {
                 var cells = row.makeIterator()
@@ -56,7 +57,7 @@ extension HubStore {
         }
         let groups = dimensions.indices.map { "c\($0)" }.joined(separator: ", ")
         sql += ") SELECT \(groups), count(DISTINCT unit) FROM cells GROUP BY \(groups)"
-        return try await withTransaction { transaction in
+        return try await withLinkageTransaction { transaction in
             try await transaction.query("SET LOCAL datestyle = 'ISO'")
             var result: [(categories: [String], persons: Int)] = []
             for try await row in try await transaction.query(PostgresQuery(unsafeSQL: sql, binds: try Self.binds(request, datasets: request.request.datasets))) {
@@ -75,7 +76,7 @@ extension HubStore {
     /// their linkage nodes (as `l`) when the dataset is linked.
     private static func records(of dataset: String, number: Int, linked: LinkedDataset?) throws -> String {
         try DatasetTable.validateDatasetName(dataset)
-        let nodes = linked.map { " LEFT JOIN linkage_nodes l ON l.agreement_id = $1 AND l.dataset = ($3::text[])[\(number)] AND l.fingerprint = \($0.fingerprint)" } ?? ""
+        let nodes = linked.map { " LEFT JOIN linkage_nodes l ON l.agreement_id = $1 AND l.dataset = ($3::text[])[\(number)] AND l.keys = \($0.keys)" } ?? ""
         return """
             FROM \(quoted("current_" + dataset)) d JOIN extracts e ON e.id = d."_extract" JOIN uploads up ON up.id = e.upload_id\(nodes) \
             WHERE EXISTS (SELECT 1 FROM jsonb_array_elements_text(up.manifest::jsonb -> 'agreements') a WHERE split_part(a, '.v', 1) = $1) \

@@ -66,7 +66,7 @@ extension LinkageReport {
     /// The report for people: one figure per line, rates as percentages.
     var text: String {
         func percent(_ rate: Double) -> String { String(format: "%.1f%%", rate * 100) }
-        var lines = ["\(agreement) v\(agreementVersion): \(persons) persons (run \(run.run): \(run.newNodes) new and \(run.removedNodes) removed key tuples, \(run.clusteredNodes) clustered, \(run.merges) merges, \(run.splits) splits, \(run.milliseconds) ms)"]
+        var lines = ["\(agreement) v\(agreementVersion): \(persons) persons (run \(run.run): \(run.newNodes) new and \(run.removedNodes) removed key tuples, \(run.clusteredNodes) clustered, \(run.merges) merges, \(run.splits) splits, \(run.milliseconds) ms: " + run.phases.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"]
         for dataset in datasets {
             lines.append("  \(dataset.dataset): \(dataset.records) records, \(dataset.linkedRecords) linked (\(percent(dataset.matchRate)))")
         }

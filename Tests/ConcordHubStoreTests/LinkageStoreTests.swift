@@ -58,10 +58,12 @@ struct LinkageStoreTests {
         /// Each published row's person, in the order the rows were loaded.
         func persons(_ dataset: String) async throws -> [Int64] {
             let linked = try #require(try await store.linkedDatasets(plan: plan).first { $0.dataset == dataset })
-            return try await column(PostgresQuery(unsafeSQL: """
-                SELECT n.person FROM \(linked.view) d JOIN linkage_nodes n
-                ON n.agreement_id = '\(agreement.id)' AND n.dataset = '\(dataset)' AND n.fingerprint = \(linked.fingerprint) ORDER BY d."_row"
-                """), as: Int64.self, on: store)
+            return try await store.withLinkageTransaction { transaction in
+                try await transaction.query(PostgresQuery(unsafeSQL: """
+                    SELECT n.person FROM \(linked.view) d JOIN linkage_nodes n
+                    ON n.agreement_id = '\(agreement.id)' AND n.dataset = '\(dataset)' AND n.keys = \(linked.keys) ORDER BY d."_row"
+                    """)).decode(Int64.self).all()
+            }
         }
     }
 
@@ -93,11 +95,14 @@ struct LinkageStoreTests {
 
             let idle = try await hub.link()
             #expect(idle.run.newNodes == 0 && idle.run.removedNodes == 0 && idle.run.clusteredNodes == 0, "nothing new: nothing is matched again")
+            #expect(idle.run.datasetsRead.isEmpty, "no dataset's published extracts changed: none is read")
+            #expect(idle.persons == first.persons && idle.datasets == first.datasets)
 
             // The next night's police snapshot repeats the same records: same persons, nothing clustered.
             try await hub.publish("police_da_incidents", [["", "A", "", ""], ["", "", "X", ""]])
             let same = try await hub.link()
             #expect(same.run.newNodes == 0 && same.run.clusteredNodes == 0)
+            #expect(same.run.datasetsRead == ["police_da_incidents"])
             #expect(try await hub.persons("police_da_incidents") == police)
 
             // A new police record shares mk2 with the first person and mk3 with the lone police record: they merge, by mk3.

@@ -80,6 +80,8 @@ public struct LinkageReport: Sendable, Hashable, Codable {
     /// The latest run.
     public struct RunFigures: Sendable, Hashable, Codable {
         public var run: Int
+        /// Datasets whose published extracts changed since the previous run, and were read again.
+        public var datasetsRead: [String] = []
         /// Distinct key tuples that appeared, disappeared, or were clustered again.
         public var newNodes: Int
         public var removedNodes: Int
@@ -91,6 +93,9 @@ public struct LinkageReport: Sendable, Hashable, Codable {
         /// Values shared by two or more already-linked persons, which linked nobody to them, by pass key.
         public var ambiguousValues: [String: Int]
         public var milliseconds: Int
+        /// Where the time went: `nodes` (finding what changed), `clustering` (the passes),
+        /// `storing` (writing persons back), in milliseconds.
+        public var phases: [String: Int] = [:]
 
         public init(run: Int, newNodes: Int = 0, removedNodes: Int = 0, clusteredNodes: Int = 0, merges: Int = 0, splits: Int = 0,
                     conflicts: [String: Int] = [:], ambiguousValues: [String: Int] = [:], milliseconds: Int = 0) {
