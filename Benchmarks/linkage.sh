@@ -71,7 +71,7 @@ IDLE_SECONDS=$SECONDS_TAKEN; IDLE_KIB=$PEAK_KIB
 # The cluster alone, for psql.
 cluster=$root/$OUT/hub/data/postgres/cluster
 as_cluster_owner() { if ((EUID == 0)); then runuser -u concord-pg -- "$@"; else "$@"; fi; }
-as_cluster_owner /usr/lib/postgresql/15/bin/pg_ctl -D "$cluster" -l "$root/$OUT/cluster.log" -w start > /dev/null
+as_cluster_owner /usr/lib/postgresql/15/bin/pg_ctl -D "$cluster" -l "$root/$OUT/hub/data/postgres/postgres.log" -w start > /dev/null
 trap 'as_cluster_owner /usr/lib/postgresql/15/bin/pg_ctl -D "$cluster" -m fast -w stop > /dev/null 2>&1 || true' EXIT
 socket_dir=$root/$OUT/hub/data/postgres/socket
 [[ -S $socket_dir/.s.PGSQL.5432 ]] || socket_dir=$(dirname "$(ls /tmp/concord-pg-*/.s.PGSQL.5432 2>/dev/null | head -1)")

@@ -239,7 +239,7 @@ struct LinkageRun {
         try await transaction.query("""
             INSERT INTO linkage_nodes (agreement_id, node, dataset, keys, records, person, evidence, flagged)
             SELECT \(agreementID), w.node, w.dataset, w.keys, w.records, r.person, r.evidence, r.flagged
-            FROM linkage_work w JOIN linkage_result r ON r.node = w.node WHERE w.new
+            FROM linkage_work w JOIN linkage_result r ON r.node = w.node WHERE w.new ORDER BY w.node
             """)
         try await transaction.query("""
             UPDATE linkage_nodes n SET person = r.person, evidence = r.evidence, flagged = r.flagged

@@ -5,8 +5,7 @@ import PostgresNIO
 /// datasets' published extracts that were shared under its agreement (the upload's manifest names
 /// a version of it), published by the end of `as_of` when given, each with its person number in
 /// the agreement's linkage when its dataset is linked (`linked`, from `linkedDatasets(plan:)`):
-/// the person of the `linkage_nodes` entry whose keys equal the row's (docs/linkage.md section 2),
-/// read in a linkage transaction (no nested loops between rows and nodes).
+/// the person of the `linkage_nodes` entry holding its match-key tuple (docs/linkage.md, section 2).
 ///
 /// Every query binds the same three values: `$1` the agreement id, `$2` the `as_of` date or
 /// NULL, `$3` the request's datasets; identifiers are validated and double-quoted.

@@ -32,9 +32,11 @@ CREATE TABLE linkage_nodes (
     person       bigint,
     evidence     text,
     flagged      boolean NOT NULL DEFAULT false,
-    PRIMARY KEY (agreement_id, node),
-    UNIQUE (agreement_id, dataset, keys)
+    PRIMARY KEY (agreement_id, node)
 );
+-- No unique index on (agreement_id, dataset, keys): a run inserts only tuples it grouped and found
+-- absent, under the linkage lock, and such an index of 100-byte keys would cost a first run at a
+-- million rows more than half its time. Every lookup by keys is a hash join.
 CREATE INDEX linkage_nodes_person ON linkage_nodes (agreement_id, person);
 
 -- Persons merged or split by a linkage run, with the key that caused it.
