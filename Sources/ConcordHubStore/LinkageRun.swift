@@ -55,39 +55,47 @@ struct LinkageRun {
     /// touch. Tuples gone are deleted from `linkage_nodes`, and their persons touched (they may
     /// split); the record counts of the others are refreshed.
     ///
-    /// Only datasets whose published extracts changed since the last run are read: published
-    /// extracts never change, so the same extracts hold the same rows.
+    /// Only rows of extracts shared under the agreement are read, and only of datasets whose such
+    /// published extracts changed since the last run: published extracts never change, so the
+    /// same extracts hold the same rows.
     mutating func synchroniseNodes(datasets: [LinkedDataset]) async throws {
         try await transaction.query("""
             CREATE TEMP TABLE linkage_current (dataset text NOT NULL, keys uuid[] NOT NULL, records bigint NOT NULL) ON COMMIT DROP
             """)
         try await transaction.query("CREATE TEMP TABLE linkage_touched (person bigint PRIMARY KEY) ON COMMIT DROP")
-        var changed: [LinkedDataset] = []
+        var changed: [(dataset: LinkedDataset, extracts: [Int64])] = []
         for dataset in datasets {
-            let published = try await transaction.query("""
-                SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM extracts WHERE dataset = \(dataset.dataset) AND state = 'published'
-                """).collect().first?.decode([Int64].self) ?? []
+            // Only rows shared under this agreement are linked under it (linkage_outside_agreement).
+            var binds = PostgresBindings()
+            binds.append(agreementID)
+            binds.append(dataset.dataset)
+            let published = try await transaction.query(PostgresQuery(unsafeSQL: """
+                SELECT coalesce(array_agg(e.id ORDER BY e.id), '{}') FROM extracts e JOIN uploads up ON up.id = e.upload_id
+                WHERE e.dataset = $2 AND e.state = 'published' AND \(HubStore.sharedUnderAgreement)
+                """, binds: binds)).collect().first?.decode([Int64].self) ?? []
             let read = try await transaction.query("""
                 SELECT extracts FROM linkage_datasets WHERE agreement_id = \(agreementID) AND dataset = \(dataset.dataset)
                 """).collect().first?.decode([Int64].self)
             guard read != published else { continue }
-            changed.append(dataset)
+            changed.append((dataset, published))
             try await transaction.query("""
                 INSERT INTO linkage_datasets (agreement_id, dataset, extracts) VALUES (\(agreementID), \(dataset.dataset), \(published))
                 ON CONFLICT (agreement_id, dataset) DO UPDATE SET extracts = excluded.extracts
                 """)
         }
-        figures.datasetsRead = changed.map(\.dataset)
+        figures.datasetsRead = changed.map(\.dataset.dataset)
         guard !changed.isEmpty else {
             try await transaction.query("CREATE TEMP TABLE linkage_work (node bigint, dataset text, keys uuid[], records bigint, person bigint, evidence text, new boolean) ON COMMIT DROP")
             return
         }
-        let changedNames = changed.map(\.dataset)
-        for dataset in changed {
+        let changedNames = changed.map(\.dataset.dataset)
+        for (dataset, extracts) in changed {
             // The view and key array come from validated identifiers (LinkedDataset).
             try await transaction.query("""
                 INSERT INTO linkage_current
-                SELECT \(dataset.dataset), k, count(*) FROM (SELECT \(unescaped: dataset.keys) AS k FROM \(unescaped: dataset.view) d) s GROUP BY k
+                SELECT \(dataset.dataset), k, count(*) FROM (
+                    SELECT \(unescaped: dataset.keys) AS k FROM \(unescaped: dataset.view) d WHERE d."_extract" = ANY(\(extracts))) s
+                GROUP BY k
                 """)
         }
         try await transaction.query("ANALYZE linkage_current")

@@ -78,10 +78,14 @@ extension HubStore {
         let nodes = linked.map { " LEFT JOIN linkage_nodes l ON l.agreement_id = $1 AND l.dataset = ($3::text[])[\(number)] AND l.keys = \($0.keys)" } ?? ""
         return """
             FROM \(quoted("current_" + dataset)) d JOIN extracts e ON e.id = d."_extract" JOIN uploads up ON up.id = e.upload_id\(nodes) \
-            WHERE EXISTS (SELECT 1 FROM jsonb_array_elements_text(up.manifest::jsonb -> 'agreements') a WHERE split_part(a, '.v', 1) = $1) \
+            WHERE \(sharedUnderAgreement) \
             AND ($2::text IS NULL OR e.published_at < ($2::date + 1)::timestamp AT TIME ZONE 'UTC')
             """
     }
+
+    /// SQL: the upload aliased `up` was shared under (its manifest names a version of) the
+    /// agreement bound as `$1`. Outputs and linkage read only such uploads' rows.
+    static let sharedUnderAgreement = "EXISTS (SELECT 1 FROM jsonb_array_elements_text(up.manifest::jsonb -> 'agreements') a WHERE split_part(a, '.v', 1) = $1)"
 
     /// A record's person number: its linkage node's person, or none when its dataset is not linked.
     private static func person(_ linked: LinkedDataset?) -> String {

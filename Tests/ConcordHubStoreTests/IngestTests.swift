@@ -6,8 +6,9 @@ import ConcordTestSupport
 import Testing
 
 /// A manifest for an envelope of `dataset` from `agency`.
-func manifest(agency: String, dataset: String = "csc_referrals", rows: Int = 2, columns: [String] = []) -> EnvelopeManifest {
-    EnvelopeManifest(agency: agency, dataset: dataset, schemaVersion: 1, agreements: ["early-help-domestic-abuse.v1"],
+func manifest(agency: String, dataset: String = "csc_referrals", rows: Int = 2, columns: [String] = [],
+              agreements: [String] = ["early-help-domestic-abuse.v1"]) -> EnvelopeManifest {
+    EnvelopeManifest(agency: agency, dataset: dataset, schemaVersion: 1, agreements: agreements,
                      extractDate: CivilDate(year: 2025, month: 3, day: 1)!, rows: rows, columns: columns, linkageKeyID: "lk-0123456789abcdef",
                      compression: "zstd", payloadBytes: 100, payloadSHA256: String(repeating: "ab", count: 32), created: "2025-03-01T02:00:00Z")
 }

@@ -28,24 +28,27 @@ struct LinkageStoreTests {
         var uploads: UInt8 = 0
 
         /// Publishes hand-made rows of the fixture's four keys.
-        mutating func publish(_ dataset: String, _ rows: [[String]]) async throws {
+        mutating func publish(_ dataset: String, _ rows: [[String]], agreements: [String]? = nil) async throws {
             let table = try await store.ensureDatasetTable(schema: shippedSchema(dataset))
             let carried = LinkageStoreTests.keys.indices.filter { table.column(named: LinkageStoreTests.keys[$0]) != nil }
-            try await publish(dataset, columns: carried.map { LinkageStoreTests.keys[$0] }) { writer in
+            try await publish(dataset, columns: carried.map { LinkageStoreTests.keys[$0] }, agreements: agreements) { writer in
                 for row in rows { try await writer.append(row: carried.map { row[$0] }) }
             }
         }
 
-        /// Publishes a snapshot of `dataset` from its provider, as an ingest would.
-        mutating func publish(_ dataset: String, columns: [String], rows: (StagingWriter) async throws -> Void) async throws {
+        /// Publishes a snapshot of `dataset` from its provider, as an ingest would, shared under
+        /// the fixture's agreement (or `agreements`).
+        mutating func publish(_ dataset: String, columns: [String], agreements: [String]? = nil,
+                              rows: (StagingWriter) async throws -> Void) async throws {
             let agency = LinkageStoreTests.providers[dataset]!
             if try await store.agency(id: agency) == nil {
                 try await store.addAgency(id: agency, name: agency, publicKey: agencyKey(agency), by: .hub)
             }
             let table = try await store.ensureDatasetTable(schema: shippedSchema(dataset))
             uploads += 1
-            let upload = try await store.startUpload(agencyID: agency, headerDigest: digest(uploads), manifest: manifest(agency: agency, dataset: dataset),
-                                                     envelopeLength: 10)
+            let shared = agreements ?? ["\(agreement.id).v\(agreement.version)"]
+            let upload = try await store.startUpload(agencyID: agency, headerDigest: digest(uploads),
+                                                     manifest: manifest(agency: agency, dataset: dataset, agreements: shared), envelopeLength: 10)
             let extract = try await store.stage(uploadID: upload.id, agencyID: agency, dataset: table, mode: .snapshot, retainUntil: nil,
                                                 columns: columns, rows: rows)
             _ = try await store.publish(extractID: extract.id, receipt: "{}", auditEntry: AuditEntry(actor: .agency(agency), action: "upload.accepted", subject: "\(upload.id)"))
@@ -140,6 +143,18 @@ struct LinkageStoreTests {
             #expect(csc[0] != school[0], "two different UPNs are two children, whatever mk2 says")
             #expect(report.run.conflicts == ["mk_upn": 1])
             #expect(report.flaggedPersons == 2)
+        }
+    }
+
+    @Test func rowsSharedUnderAnotherAgreementAreNotLinked() async throws {
+        try await withFixture { hub in
+            try await hub.publish("csc_referrals", [["U1", "A", "", ""]])
+            // The school's extract was sent under school-readiness only: youth violence may not link it.
+            try await hub.publish("school_attendance", [["U1", "A", "", ""]], agreements: ["school-readiness.v1"])
+            let report = try await hub.link()
+            #expect(report.datasets.map(\.dataset) == ["csc_referrals"])
+            #expect(report.run.datasetsRead == ["csc_referrals"])
+            #expect(try await hub.persons("csc_referrals").count == 1)
         }
     }
 
