@@ -22,6 +22,7 @@ struct Migration: Sendable {
     /// embedded bytes after the file, its leading digit turned into `_`.)
     static let all: [Migration] = [
         Migration(version: 1, name: "foundation", bytes: PackageResources._001_foundation_sql),
+        Migration(version: 4, name: "transparency", bytes: PackageResources._004_transparency_sql),
     ]
 
     /// The version a current database is at.
@@ -40,6 +41,8 @@ enum AdvisoryLock {
     static let migrations: Int32 = 1
     /// Held (transaction-level) while appending to the audit log, so the chain stays linear.
     static let audit: Int32 = 2
+    /// Held (transaction-level) while growing the audit log's Merkle tree and signing a checkpoint.
+    static let checkpoint: Int32 = 3
 }
 
 /// Splits a trusted SQL file into statements at top-level semicolons, skipping over `--` and
