@@ -41,10 +41,17 @@ public struct HubEndpoint: Sendable, Hashable {
     public static let listAgencies = HubEndpoint(method: .get, path: "/v1/agencies", operationID: "listAgencies", callers: [.igOfficer, .admin])
     public static let listAgreements = HubEndpoint(method: .get, path: "/v1/agreements", operationID: "listAgreements", callers: people)
     public static let readAudit = HubEndpoint(method: .get, path: "/v1/audit", operationID: "readAudit", callers: [.igOfficer])
+    /// Checkpoints hold sizes and hashes only, nothing about anyone: anyone may keep them.
+    public static let latestCheckpoint = HubEndpoint(method: .get, path: "/v1/audit/checkpoint", operationID: "latestCheckpoint", callers: [.anyone])
+    /// Agencies fetch proofs of their own entries (an upload's acceptance) to hold evidence of their own.
+    public static let auditInclusionProof = HubEndpoint(method: .get, path: "/v1/audit/proofs/inclusion", operationID: "auditInclusionProof",
+                                                        callers: [.igOfficer, .agency])
+    public static let auditConsistencyProof = HubEndpoint(method: .get, path: "/v1/audit/proofs/consistency", operationID: "auditConsistencyProof",
+                                                          callers: [.igOfficer, .agency])
 
     /// Every endpoint the hub serves.
     public static let all: [HubEndpoint] = [
         health, ready, metrics, openAPI, startUpload, listUploads, getUpload, appendUpload, completeUpload,
-        whoami, listAgencies, listAgreements, readAudit,
+        whoami, listAgencies, listAgreements, readAudit, latestCheckpoint, auditInclusionProof, auditConsistencyProof,
     ]
 }

@@ -108,6 +108,12 @@ struct HubService: Sendable {
             auditEntry: AuditEntry(actor: .agency(agency.id), action: "upload.accepted", subject: upload.id.uuidString.lowercased(),
                                    details: .object(details)))
         spool.remove(headerDigest: upload.headerDigest)
+        // Signed now, not at the next tick, so the answer carries the entry's inclusion proof.
+        do {
+            try await store.signCheckpoint(with: keys, now: now())
+        } catch {
+            logger.error("could not sign an audit checkpoint after upload \(upload.id.uuidString.lowercased()): \(error)")
+        }
         metrics.uploadFinished(outcome: "accepted")
         metrics.rowsLoaded(Int(staged.rows), dataset: manifest.dataset)
         let elapsed = ContinuousClock.now - started

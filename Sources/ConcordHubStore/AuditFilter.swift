@@ -8,6 +8,8 @@ public struct AuditFilter: Sendable, Hashable {
     public var actor: String?
     /// Any of these actions (`upload.accepted`, `request.refused`, …); empty for all.
     public var actions: [String] = []
+    /// What it was done to, exactly: an upload id, a user id, `agreement.vN`, …
+    public var subject: String?
     /// An agreement id: entries about any of its versions (`id.vN` as subject, or in the details'
     /// `agreements` list or `agreement`).
     public var agreement: String?
@@ -18,10 +20,11 @@ public struct AuditFilter: Sendable, Hashable {
     /// Before this time (exclusive), `YYYY-MM-DDTHH:MM:SSZ`.
     public var until: String?
 
-    public init(actor: String? = nil, actions: [String] = [], agreement: String? = nil, dataset: String? = nil,
+    public init(actor: String? = nil, actions: [String] = [], subject: String? = nil, agreement: String? = nil, dataset: String? = nil,
                 since: String? = nil, until: String? = nil) {
         self.actor = actor
         self.actions = actions
+        self.subject = subject
         self.agreement = agreement
         self.dataset = dataset
         self.since = since
@@ -42,6 +45,7 @@ public struct AuditFilter: Sendable, Hashable {
         WHERE seq > \(after)
           AND (\(actor)::text IS NULL OR actor = \(actor))
           AND (cardinality(\(actions)::text[]) = 0 OR action = ANY(\(actions)::text[]))
+          AND (\(subject)::text IS NULL OR subject = \(subject))
           AND (\(dataset)::text IS NULL OR content::jsonb -> 'details' ->> 'dataset' = \(dataset))
           AND (\(agreement)::text IS NULL OR subject = \(agreement) OR starts_with(subject, \(agreement) || '.v')
                OR content::jsonb -> 'details' ->> 'agreement' = \(agreement)

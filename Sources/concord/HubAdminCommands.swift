@@ -66,10 +66,14 @@ extension HubCommand {
                 // Only the hub clears staging a crash left: an admin command must not touch a load in progress.
                 let discarded = try await store.recoverInterruptedStaging()
                 if !discarded.isEmpty { logger.warning("discarded \(discarded.count) extract(s) staged before a crash; their agents will complete them again") }
-                let application = try HubApplication.make(configuration: configuration, store: store, keys: keys, catalogue: catalogue, logger: logger, onServerRunning: { port in
+                let refusals = RefusalAudit(store: store)
+                let application = try HubApplication.make(configuration: configuration, store: store, keys: keys, catalogue: catalogue, logger: logger,
+                                                          refusals: refusals, onServerRunning: { port in
                     Console.note("concord hub listening on \(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port) (receipts signed by \(keys.signingPublic.id))")
                 })
-                let services = ServiceGroup(configuration: .init(services: [application, NoncePruner(store: store)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                let checkpointer = AuditCheckpointer(store: store, keys: keys, refusals: refusals, logger: logger)
+                let services = ServiceGroup(configuration: .init(services: [application, NoncePruner(store: store), checkpointer],
+                                                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 try await services.run()
             }
         }
