@@ -130,7 +130,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ConcordSynthTests", dependencies: ["ConcordSynth", "ConcordCore"]),
-        .testTarget(name: "ConcordEndToEndTests", dependencies: ["ConcordCore"]),
+        .testTarget(
+            name: "ConcordEndToEndTests",
+            dependencies: ["ConcordCore", "ConcordTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
