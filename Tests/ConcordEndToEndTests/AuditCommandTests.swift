@@ -1,3 +1,4 @@
+import ConcordHubStore
 import ConcordTestSupport
 import Foundation
 import PostgresNIO
@@ -35,6 +36,8 @@ struct AuditCommandTests {
             #expect(lines.count == 4 && lines[2].contains(",operator:tests,operator,,user.add,ana,ok,"))
             let verified = try concord("audit", "verify", "--config", config, "--checkpoint", directory.file("kept.note"))
             #expect(verified.status == 0 && verified.output.hasPrefix("audit log: ok: 4 entries"), "\(verified.output) \(verified.error)")
+            let independent = try await independentlyVerified(database, in: directory)
+            #expect(independent.status == 0, "\(independent.error)")
 
             try await withClient(database) { client in
                 for statement: PostgresQuery in ["ALTER TABLE audit_log DISABLE TRIGGER USER", "DELETE FROM audit_log WHERE seq = 2",
@@ -45,6 +48,26 @@ struct AuditCommandTests {
             let caught = try concord("audit", "verify", "--config", config, "--checkpoint", directory.file("kept.note"))
             #expect(caught.status == 1)
             #expect(caught.output.hasPrefix("audit log: entry 2: entry 2 is missing: the next entry is 3"), "\(caught.output)")
+            let independentAfter = try await independentlyVerified(database, in: directory)
+            #expect(independentAfter.status == 1 && independentAfter.error.contains("entry 2: the entry read has seq 3"), "\(independentAfter.error)")
         }
+    }
+
+    /// The spec's Python verifier (Tests/Vectors/transparency/verify_log.py) on the entries as
+    /// `psql -At` prints them, against the kept checkpoint.
+    private func independentlyVerified(_ database: HubDatabaseConfiguration, in directory: TemporaryDirectory) async throws -> RunResult {
+        let contents = try await withClient(database) { client in
+            var lines = ""
+            for try await content in try await client.query("SELECT content FROM audit_log ORDER BY seq", logger: testLogger).decode(String.self) {
+                lines += content + "\n"
+            }
+            return lines
+        }
+        try contents.write(toFile: directory.file("entries.txt"), atomically: true, encoding: .utf8)
+        let python = try #require(["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                                  "python3 is needed (make test installs it)")
+        return try run(python, [repositoryRoot.appendingPathComponent("Tests/Vectors/transparency/verify_log.py").path,
+                                "--hub-key", directory.file("keys/hub-signing.pub"), directory.file("kept.note")],
+                       input: directory.file("entries.txt"))
     }
 }
