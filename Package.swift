@@ -66,7 +66,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.embedInCode("Migrations/0001_foundation.sql"), .embedInCode("Migrations/0004_transparency.sql")]
+            resources: [.embedInCode("Migrations/0001_foundation.sql"), .embedInCode("Migrations/0002_transparency.sql")]
         ),
         // The hub's HTTP API: authentication, uploads, ingest and receipts, health and metrics.
         .target(

@@ -22,7 +22,7 @@ struct Migration: Sendable {
     /// embedded bytes after the file, its leading digit turned into `_`.)
     static let all: [Migration] = [
         Migration(version: 1, name: "foundation", bytes: PackageResources._001_foundation_sql),
-        Migration(version: 4, name: "transparency", bytes: PackageResources._004_transparency_sql),
+        Migration(version: 2, name: "transparency", bytes: PackageResources._002_transparency_sql),
     ]
 
     /// The version a current database is at.

@@ -1,4 +1,4 @@
--- concord-hub-db/1, migration 0004: the audit log as a transparency log (docs/transparency-log.md,
+-- concord-hub-db/1, migration 0002: the audit log as a transparency log (docs/transparency-log.md,
 -- docs/hub-database.md section 7). Never edit it after release.
 
 -- Hashes of the complete subtrees of the audit log's Merkle tree (leaf i is the entry with seq i+1):
