@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(name: "ConcordSynthTests", dependencies: ["ConcordSynth", "ConcordCore"]),
         .testTarget(
             name: "ConcordEndToEndTests",
-            dependencies: ["ConcordCore", "ConcordHubStore", "ConcordTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
+            dependencies: ["ConcordCore", "ConcordHubStore", "ConcordTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]
