@@ -75,6 +75,7 @@ struct TransparencyServerTests {
             #expect(try accepted.string("role") == "agency" && (try accepted.string("agency")) == TestHub.agencyID)
             #expect(try accepted.string("dataset") == "police_da_incidents" && (try accepted.integer("rows")) == 40)
             #expect(accepted["agreements"] == .array([.string("\(TestHub.agreement).v1")]))
+            #expect(uploads.allSatisfy { $0["request_id"] != nil })
             guard case .array(let reasons)? = uploads.last?["reasons"] else { Issue.record("the refusal has no reasons"); return }
             #expect(!reasons.isEmpty)
 
