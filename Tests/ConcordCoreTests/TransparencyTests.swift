@@ -142,6 +142,29 @@ struct TransparencyTests {
         #expect(try Checkpoint(note: cosigned, hubKey: hubKey).size == vector.size)
     }
 
+    /// The vectors' ninth leaf is an audit entry (seq 9) and their checkpoint covers it: evidence an agency would keep.
+    @Test func auditEvidenceIsCheckedWhole() throws {
+        let vector = Self.vectors.checkpoint
+        let hubKey = try PublicKeyLine(line: vector.public_key_line)
+        let entry = String(decoding: Self.bytes(Self.vectors.leaves_hex[8]), as: UTF8.self)
+        let path = try #require(Self.vectors.inclusion.first { $0.index == 8 && $0.size == 9 }).path
+        func evidence(entry: String = entry, path: [String] = path, note: String? = vector.note) -> CanonicalJSON {
+            var members: [String: CanonicalJSON] = [
+                "seq": .integer(9), "tree_size": .integer(9), "root_hash": .string(Base64.encode(Self.bytes(vector.root_hex))),
+                "entry": .string(entry), "inclusion_proof": .array(path.map { .string(Base64.encode(Self.bytes($0))) }),
+            ]
+            if let note { members["checkpoint"] = .string(note) }
+            return .object(members)
+        }
+        let checked = try AuditEvidence(json: evidence(), hubKey: hubKey)
+        #expect(checked.seq == 9 && checked.entryFields["action"] == .string("agency.add"))
+        #expect(try AuditEvidence(json: checked.json, hubKey: hubKey) == checked)
+        #expect(throws: AuditEvidenceError.self) { try AuditEvidence(json: evidence(entry: entry.replacingOccurrences(of: "Essex", with: "Kent")), hubKey: hubKey) }
+        #expect(throws: AuditEvidenceError.self) { try AuditEvidence(json: evidence(path: Array(path.dropFirst())), hubKey: hubKey) }
+        let uncovered = #expect(throws: AuditEvidenceError.self) { try AuditEvidence(json: evidence(note: nil), hubKey: hubKey) }
+        guard case .notCovered? = uncovered else { Issue.record("evidence without a checkpoint was not refused as not covered"); return }
+    }
+
     @Test func utcTimestampsRoundTrip() {
         for seconds: Int64 in [0, 1_795_846_806, 951_782_400] {
             #expect(CivilDate.secondsSinceEpoch(utcTimestamp: CivilDate.utcTimestamp(secondsSinceEpoch: seconds)) == seconds)
