@@ -3,6 +3,7 @@ import ConcordHubServer
 import ConcordHubStore
 import ConcordTestSupport
 import Foundation
+import ServiceLifecycle
 import Testing
 
 /// The audit log over HTTP: evidence in upload answers, checkpoints, proofs, the query, and
@@ -90,6 +91,34 @@ struct TransparencyServerTests {
             #expect(try reads.allSatisfy { try $0.string("role") == "ig-officer" && $0["request_id"] != nil })
             let badTime = try await hub.send(.get, "/v1/audit?since=yesterday", headers: Self.bearer(officer))
             #expect(badTime.status == 400 && badTime.problemCode == "request.invalid-parameter")
+        }
+    }
+
+    /// The running hub's checkpointer writes the refusals it counted, then signs over them; once
+    /// stopped it signs what came since.
+    @Test func theCheckpointerSignsWhatTheLogGainedOnItsTimer() async throws {
+        try await TestHub.with { hub in
+            #expect(try await hub.send(.get, "/v1/audit/checkpoint").problemCode == "audit.no-checkpoint")
+            for _ in 1...3 { _ = try await hub.send(.get, "/v1/whoami", headers: Self.bearer("cct_wrong")) }
+            let checkpointer = AuditCheckpointer(store: hub.store, keys: try HubKeys(encryption: hub.hubEncryption, signing: hub.hubSigning),
+                                                 refusals: hub.refusals, logger: testLogger, interval: .milliseconds(50))
+            let services = ServiceGroup(configuration: .init(services: [checkpointer], logger: testLogger))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await services.run() }
+                var signed: StoredCheckpoint?
+                for _ in 1...100 where signed == nil {
+                    try await Task.sleep(for: .milliseconds(50))
+                    signed = try await hub.store.latestCheckpoint()
+                }
+                let entries = try await hub.store.auditEntries(limit: 1000)
+                #expect(signed?.size == entries.last?.seq)
+                #expect(entries.last?.entry.details == .object(["code": .string("auth.token"), "detail": .string("the bearer token is missing or unknown"),
+                                                               "claimed": .string("bearer"), "repeated": .integer(2), "window_seconds": .integer(60)]))
+                try await hub.store.audit(AuditEntry(actor: .hub, action: "decision", subject: "after the last tick"))
+                await services.triggerGracefulShutdown()
+                try await group.waitForAll()
+            }
+            #expect(try await hub.store.latestCheckpoint()?.size == (try await hub.store.auditEntries(limit: 1000).last?.seq))
         }
     }
 
