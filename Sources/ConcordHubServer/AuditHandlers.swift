@@ -7,8 +7,16 @@ import Hummingbird
 /// The audit log over HTTP: the query, signed checkpoints, and inclusion and consistency proofs
 /// (`concord-tlog/1`, docs/transparency-log.md).
 extension HubService {
-    func latestCheckpoint(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
-        guard let checkpoint = try await store.latestCheckpoint() else {
+    /// The latest checkpoint, or with `tree_size` the one signed at that size.
+    func getCheckpoint(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
+        let checkpoint: StoredCheckpoint?
+        if let size = try Self.integer(request, "tree_size", in: 0...Int.max) {
+            checkpoint = try await store.checkpoint(size: Int64(size))
+            guard checkpoint != nil else { throw Problem(.notFound, "audit.no-checkpoint", "the hub signed no checkpoint at \(size) entries") }
+        } else {
+            checkpoint = try await store.latestCheckpoint()
+        }
+        guard let checkpoint else {
             throw Problem(.notFound, "audit.no-checkpoint", "the hub has not signed a checkpoint yet; it signs one within a minute of the first entry")
         }
         var headers = HTTPFields()

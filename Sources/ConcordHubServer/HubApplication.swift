@@ -117,7 +117,7 @@ extension HubService {
         case HubEndpoint.listAgencies.operationID: return listAgencies
         case HubEndpoint.listAgreements.operationID: return listAgreements
         case HubEndpoint.readAudit.operationID: return readAudit
-        case HubEndpoint.latestCheckpoint.operationID: return latestCheckpoint
+        case HubEndpoint.getCheckpoint.operationID: return getCheckpoint
         case HubEndpoint.auditInclusionProof.operationID: return auditInclusionProof
         case HubEndpoint.auditConsistencyProof.operationID: return auditConsistencyProof
         default: preconditionFailure("no handler for \(endpoint.operationID)")

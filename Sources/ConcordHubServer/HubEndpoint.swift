@@ -42,7 +42,7 @@ public struct HubEndpoint: Sendable, Hashable {
     public static let listAgreements = HubEndpoint(method: .get, path: "/v1/agreements", operationID: "listAgreements", callers: people)
     public static let readAudit = HubEndpoint(method: .get, path: "/v1/audit", operationID: "readAudit", callers: [.igOfficer])
     /// Checkpoints hold sizes and hashes only, nothing about anyone: anyone may keep them.
-    public static let latestCheckpoint = HubEndpoint(method: .get, path: "/v1/audit/checkpoint", operationID: "latestCheckpoint", callers: [.anyone])
+    public static let getCheckpoint = HubEndpoint(method: .get, path: "/v1/audit/checkpoint", operationID: "getCheckpoint", callers: [.anyone])
     /// Agencies fetch proofs of their own entries (an upload's acceptance) to hold evidence of their own.
     public static let auditInclusionProof = HubEndpoint(method: .get, path: "/v1/audit/proofs/inclusion", operationID: "auditInclusionProof",
                                                         callers: [.igOfficer, .agency])
@@ -52,6 +52,6 @@ public struct HubEndpoint: Sendable, Hashable {
     /// Every endpoint the hub serves.
     public static let all: [HubEndpoint] = [
         health, ready, metrics, openAPI, startUpload, listUploads, getUpload, appendUpload, completeUpload,
-        whoami, listAgencies, listAgreements, readAudit, latestCheckpoint, auditInclusionProof, auditConsistencyProof,
+        whoami, listAgencies, listAgreements, readAudit, getCheckpoint, auditInclusionProof, auditConsistencyProof,
     ]
 }

@@ -59,6 +59,18 @@ extension HubStore {
         try await withTransaction { try await $0.latestCheckpoint() }
     }
 
+    /// The checkpoint signed at `size` entries, if the hub signed one then.
+    public func checkpoint(size: Int64) async throws -> StoredCheckpoint? {
+        try await HubStoreError.translating {
+            var found: StoredCheckpoint?
+            for try await columns in try await client.query("SELECT \(unescaped: StoredCheckpoint.columns) FROM audit_checkpoints WHERE tree_size = \(size)",
+                                                            logger: logger).decode(StoredCheckpoint.Columns.self) {
+                found = StoredCheckpoint(columns: columns)
+            }
+            return found
+        }
+    }
+
     /// Every stored checkpoint, smallest tree first.
     public func checkpoints() async throws -> [StoredCheckpoint] {
         try await HubStoreError.translating {

@@ -51,6 +51,8 @@ struct TransparencyServerTests {
             #expect(try await hub.upload(try await hub.envelope(rows: 30, seed: 2)).status == 200)
             let later = try Checkpoint(note: try await hub.send(.get, "/v1/audit/checkpoint").text, hubKey: hub.hubSigning.publicKey)
             #expect(later.size > checkpoint.size)
+            #expect(try await hub.send(.get, "/v1/audit/checkpoint?tree_size=\(checkpoint.size)").text == (try audit.string("checkpoint")))
+            #expect(try await hub.send(.get, "/v1/audit/checkpoint?tree_size=\(later.size + 1)").problemCode == "audit.no-checkpoint")
             let consistency = try await hub.signed(.get, "/v1/audit/proofs/consistency?first=\(checkpoint.size)").json()
             #expect(try consistency.integer("second") == Int(later.size))
             #expect(MerkleTree.verifyConsistency(first: checkpoint.size, second: later.size, proof: try Self.hashes(consistency["consistency_proof"]),
