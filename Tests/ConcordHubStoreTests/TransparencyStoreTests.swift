@@ -118,6 +118,8 @@ struct TransparencyStoreTests {
                   statements: ["UPDATE audit_log SET content = replace(content, 'upload-4\"', 'upload-9\"'), subject = 'upload-9' WHERE seq = 4",
                                "ALTER TABLE audit_tree_nodes DISABLE TRIGGER USER", "DELETE FROM audit_tree_nodes"],
                   rechainFrom: 4, firstBad: 1, reason: "entries 1 to 10 do not hash to the root of the checkpoint of size 10"),
+        Tampering(name: "a column edited, its hashed content not", statements: ["UPDATE audit_log SET subject = 'upload-9' WHERE seq = 5"],
+                  firstBad: 5, reason: "differ from its hashed content"),
         Tampering(name: "a deleted entry", statements: ["DELETE FROM audit_log WHERE seq = 6"], firstBad: 6, reason: "entry 6 is missing"),
         Tampering(name: "the last entry deleted", statements: ["DELETE FROM audit_log WHERE seq = 10"], firstBad: 10,
                   reason: "the log ends at entry 9, but the checkpoint of size 10"),
