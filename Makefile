@@ -38,11 +38,12 @@ demo: deps ## Foundation demo: synth, pseudonymise, summary in demo-output/ (ARG
 	$(RELEASE_BUILD)
 	scripts/demo.sh $(ARGS)
 
-bench: deps ## Benchmarks with the release build: pseudonymise, agent push, hub ingest, linkage; results in bench-output/ (ARGS to Benchmarks/run.sh)
+bench: deps ## Benchmarks with the release build: pseudonymise, agent push, hub ingest, linkage, audit log; results in bench-output/ (ARGS to Benchmarks/run.sh)
 	$(RELEASE_BUILD)
 	bash Benchmarks/run.sh $(ARGS)
 	bash Benchmarks/ingest.sh
 	bash Benchmarks/linkage.sh
+	scripts/with-test-postgres.sh bash Benchmarks/audit.sh
 
 clean: ## Remove .build, demo-output and bench-output
 	rm -rf .build demo-output bench-output

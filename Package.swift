@@ -66,7 +66,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.embedInCode("Migrations/0001_foundation.sql"), .embedInCode("Migrations/0002_linkage.sql"), .embedInCode("Migrations/0003_requests.sql")]
+            resources: [
+                .embedInCode("Migrations/0001_foundation.sql"), .embedInCode("Migrations/0002_linkage.sql"),
+                .embedInCode("Migrations/0003_requests.sql"), .embedInCode("Migrations/0004_transparency.sql"),
+            ]
         ),
         // The hub's HTTP API: authentication, uploads, ingest and receipts, health and metrics.
         .target(
@@ -127,10 +130,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "ConcordSynthTests", dependencies: ["ConcordSynth", "ConcordCore"]),
-        .testTarget(name: "ConcordEndToEndTests", dependencies: ["ConcordCore"]),
+        .testTarget(
+            name: "ConcordEndToEndTests",
+            dependencies: ["ConcordCore", "ConcordHubStore", "ConcordTestSupport"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -148,6 +148,8 @@ done
 step "11/12 what the hub holds, as the IG officer sees it"
 curl -sf -H "Authorization: Bearer $token" "$HUB_URL/v1/uploads" > "$HUB/uploads.json"
 curl -sf -H "Authorization: Bearer $token" "$HUB_URL/v1/audit?limit=1000" > "$HUB/audit.json"
+# The IG officer keeps the hub's signed checkpoint of the audit log, to hold the log to later.
+curl -sf "$HUB_URL/v1/audit/checkpoint" > "$HUB/kept-checkpoint.note"
 python3 - "$HUB/uploads.json" "$HUB/audit.json" <<'PY'
 import collections, json, sys
 uploads = json.load(open(sys.argv[1]))["uploads"]
@@ -183,6 +185,7 @@ print(f"The linkage behind it ({r['agreement']} v{r['agreementVersion']}): {r['p
 print("  records linked by key: " + ", ".join(f"{k['key']} {k['records']}" for k in r["linkedBy"]))
 PY
 hub_stop
+"$CONCORD" audit verify --config "$HUB/hub.yaml" --hub-key "$HUB/keys/hub-signing.pub" --checkpoint "$HUB/kept-checkpoint.note"
 
 echo
 echo "Files:"

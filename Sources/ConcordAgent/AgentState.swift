@@ -10,7 +10,7 @@ import Darwin
 
 /// The agent's state directory (`docs/agent.md` section 3) and the only moves an envelope makes:
 ///
-///     sealed ──> outbox/ ──(verified receipt)──> sent/ (with <name>.receipt.json)
+///     sealed ──> outbox/ ──(verified receipt)──> sent/ (with <name>.receipt.json, and <name>.audit.json)
 ///        │          └──────(hub refused it)────> held/ (with <name>.problem.json)
 ///        └──(too many rejects)─────────────────> held/ ──(release)──> outbox/
 ///
@@ -89,14 +89,18 @@ public struct AgentState: Sendable {
 
     // MARK: Moves
 
-    /// Files the receipt in `sent/`, then moves the envelope beside it. The receipt is written first:
-    /// a crash in between leaves the envelope in the outbox, and sending it again only fetches the
-    /// same receipt (uploads are idempotent).
+    /// Files the receipt (and the audit evidence, when the hub sent some that checked out) in
+    /// `sent/`, then moves the envelope beside it. The receipt is written first: a crash in between
+    /// leaves the envelope in the outbox, and sending it again only fetches the same receipt
+    /// (uploads are idempotent).
     /// - Returns: the envelope's new path.
     @discardableResult
     public func markSent(_ envelope: EnvelopeFile, receipt: VerifiedReceipt) throws -> String {
         let destination = "\(sent)/\(envelope.name)"
         try writeAtomically(receipt.signed.json.bytes, to: Self.companion(of: destination, ".receipt.json"))
+        if let evidence = receipt.auditEvidence {
+            try writeAtomically(evidence.json.bytes, to: Self.companion(of: destination, ".audit.json"))
+        }
         try move(envelope.path, to: destination)
         try? FileManager.default.removeItem(atPath: Self.companion(of: envelope.path, ".upload"))
         return destination

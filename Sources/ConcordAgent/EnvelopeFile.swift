@@ -75,6 +75,8 @@ public enum EnvelopeFileError: Error, Sendable, CustomStringConvertible {
 /// envelope: the only thing that lets an envelope leave the outbox.
 public struct VerifiedReceipt: Sendable {
     public let signed: SignedUploadReceipt
+    /// The hub's checked evidence that its audit log records this receipt, when it sent some.
+    public internal(set) var auditEvidence: AuditEvidence?
 
     /// Accepts `receipt` for `envelope` only if the pinned `hubKey` signed it, it names that key,
     /// and its header digest, manifest and payload SHA-256 and row count are what was sent.

@@ -148,7 +148,9 @@ public struct HubClient: Sendable {
             }
             switch upload.state {
             case "complete":
-                return try verify(upload.receipt, for: envelope)
+                var receipt = try verify(upload.receipt, for: envelope)
+                receipt.auditEvidence = Self.evidence(upload.audit, for: receipt, hubKey: receiptKey)
+                return receipt
             case "refused":
                 throw .refused(upload.problem ?? HubProblem(status: 422, code: "upload.refused", detail: "the hub refused the upload without saying why"))
             case "receiving":
@@ -286,6 +288,16 @@ public struct HubClient: Sendable {
         }
     }
 
+    /// The upload's audit evidence when it checks out with the pinned key and its entry records
+    /// this receipt; else `nil`: the receipt alone licenses clearing the outbox, and the proof can
+    /// be fetched later (`GET /v1/audit/proofs/inclusion`).
+    static func evidence(_ value: CanonicalJSON?, for receipt: VerifiedReceipt, hubKey: PublicKeyLine) -> AuditEvidence? {
+        guard let value, let evidence = try? AuditEvidence(json: value, hubKey: hubKey),
+              case .object(let details)? = evidence.entryFields["details"],
+              details["receipt_id"] == .string(receipt.signed.receipt.receiptID) else { return nil }
+        return evidence
+    }
+
     /// Signs and sends one request.
     func send(_ method: String, _ target: String, headers: [(name: String, value: String)] = [], body: [UInt8] = []) async throws(HubClientError) -> HubResponse {
         let signed = SignedRequest(method: method, target: target, agency: agency, keyID: keyID, timestamp: now(),
@@ -334,6 +346,8 @@ struct UploadStatus {
     var offset: Int
     var state: String
     var receipt: CanonicalJSON?
+    /// Once complete: the audit entry's evidence (docs/transparency-log.md), not yet checked.
+    var audit: CanonicalJSON?
     var problem: HubProblem?
 
     init(_ answer: HubResponse) throws(HubClientError) {
@@ -354,6 +368,7 @@ struct UploadStatus {
         self.offset = offset
         self.state = state
         receipt = members["receipt"]
+        audit = members["audit"]
         problem = HubProblem(json: members["problem"])
     }
 }

@@ -35,19 +35,26 @@ enum Authenticated: Sendable {
 /// (`docs/api-auth.md`): signed agency requests and people's bearer tokens, each refusal audited.
 struct Authenticator: Sendable {
     let store: HubStore
+    /// Where refusals go: the audit log, with floods counted rather than written one by one.
+    let refusals: RefusalAudit
     /// Seconds since the Unix epoch; a parameter so tests can present stale requests.
     let now: @Sendable () -> Int64
 
-    func authenticate(_ request: Request, for endpoint: HubEndpoint) async throws -> Authenticated {
+    func authenticate(_ request: Request, for endpoint: HubEndpoint, requestID: String) async throws -> Authenticated {
         if endpoint.callers.contains(.anyone) { return .anyone }
         do {
             return try await identify(request, for: endpoint)
         } catch let problem as Problem {
-            try await store.audit(AuditEntry(
-                actor: .hub, action: "request.refused", subject: "\(request.method) \(endpoint.path)", outcome: "refused",
-                details: .object(["code": .string(problem.code), "detail": .string(problem.detail)])))
+            try await refusals.record(problem, subject: "\(request.method) \(endpoint.path)", claimed: Self.claimed(request), requestID: requestID)
             throw problem
         }
+    }
+
+    /// Who a refused request said it was, for the audit log: the claimed agency id (cut short; it
+    /// may be anything a stranger typed), `bearer` for a token (never the token), else `none`.
+    private static func claimed(_ request: Request) -> String {
+        if let agency = request.headers[field(SignedRequest.Header.agency)] { return "agency:" + agency.prefix(64) }
+        return request.headers[.authorization] == nil ? "none" : "bearer"
     }
 
     private func identify(_ request: Request, for endpoint: HubEndpoint) async throws -> Authenticated {

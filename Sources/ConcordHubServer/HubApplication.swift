@@ -15,23 +15,26 @@ public enum HubApplication {
     /// - Parameters:
     ///   - linkage: where published datasets are announced to a `LinkageWorker` (nil: none runs).
     ///   - now: the clock, in seconds since the Unix epoch (a parameter for tests of stale requests).
+    ///   - refusals: where refused requests are audited; share it with the `AuditCheckpointer`,
+    ///     which flushes its counts.
     ///   - onServerRunning: called with the bound port once the server listens (port 0 picks a free one).
     public static func make(
         configuration: HubConfiguration, store: HubStore, keys: HubKeys, catalogue: SchemaCatalogue, logger: Logger,
         linkage: LinkageQueue? = nil,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
+        refusals: RefusalAudit? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let service = try service(configuration: configuration, store: store, keys: keys, catalogue: catalogue, logger: logger, linkage: linkage, now: now)
         let router = Router(context: HubRequestContext.self)
-        let authenticator = Authenticator(store: store, now: now)
+        let authenticator = Authenticator(store: store, refusals: refusals ?? RefusalAudit(store: store), now: now)
         let gate = RequestGate(limit: configuration.limits.maxConcurrentRequests)
         for endpoint in HubEndpoint.all {
             let handler = service.handler(for: endpoint)
             router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
                 try await gate.admit {
                     try await service.measure(endpoint, request: request, logger: context.logger) {
-                        let caller = try await authenticator.authenticate(request, for: endpoint)
+                        let caller = try await authenticator.authenticate(request, for: endpoint, requestID: context.id)
                         return try await handler(request, context, caller)
                     }
                 }
@@ -149,6 +152,9 @@ extension HubService {
         case HubEndpoint.getLinkageReport.operationID: return getLinkageReport
         case HubEndpoint.createDownloadLink.operationID: return createDownloadLink
         case HubEndpoint.download.operationID: return download
+        case HubEndpoint.getCheckpoint.operationID: return getCheckpoint
+        case HubEndpoint.auditInclusionProof.operationID: return auditInclusionProof
+        case HubEndpoint.auditConsistencyProof.operationID: return auditConsistencyProof
         default: preconditionFailure("no handler for \(endpoint.operationID)")
         }
     }
@@ -202,32 +208,8 @@ extension HubService {
     }
 
     private func listUploads(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
-        let limit = try Self.integer(request, "limit", default: 100, in: 1...1000)
+        let limit = try Self.integer(request, "limit", in: 1...1000) ?? 100
         return try json(.object(["uploads": .array(try await store.uploads(limit: limit).map(uploadJSON))]), status: .ok)
-    }
-
-    private func readAudit(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
-        let after = try Self.integer(request, "after", default: 0, in: 0...Int.max)
-        let limit = try Self.integer(request, "limit", default: 100, in: 1...1000)
-        let records = try await store.auditEntries(after: Int64(after), limit: limit)
-        _ = try await store.audit(AuditEntry(actor: caller.auditActor, action: "audit.read", subject: "audit_log",
-                                             details: .object(["after": .integer(after), "entries": .integer(records.count)])))
-        let entries = records.map { record -> CanonicalJSON in
-            .object([
-                "seq": .integer(Int(record.seq)), "at": .string(record.at), "actor": .string(record.entry.actor.description),
-                "action": .string(record.entry.action), "subject": .string(record.entry.subject), "outcome": .string(record.entry.outcome),
-                "details": record.entry.details, "hash": .string(record.hash.lowercaseHex),
-            ])
-        }
-        return try json(.object(["entries": .array(entries)]), status: .ok)
-    }
-
-    private static func integer(_ request: Request, _ name: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
-        guard let text = request.uri.queryParameters[Substring(name)] else { return value }
-        guard let number = Int(text), range.contains(number) else {
-            throw Problem.badRequest("request.invalid-parameter", "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return number
     }
 
     static func text(_ body: String) -> Response {

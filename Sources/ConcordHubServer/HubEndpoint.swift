@@ -41,6 +41,13 @@ public struct HubEndpoint: Sendable, Hashable {
     public static let listAgencies = HubEndpoint(method: .get, path: "/v1/agencies", operationID: "listAgencies", callers: [.igOfficer, .admin])
     public static let listAgreements = HubEndpoint(method: .get, path: "/v1/agreements", operationID: "listAgreements", callers: people)
     public static let readAudit = HubEndpoint(method: .get, path: "/v1/audit", operationID: "readAudit", callers: [.igOfficer])
+    /// Checkpoints hold sizes and hashes only, nothing about anyone: anyone may keep them.
+    public static let getCheckpoint = HubEndpoint(method: .get, path: "/v1/audit/checkpoint", operationID: "getCheckpoint", callers: [.anyone])
+    /// Agencies fetch proofs of their own entries (an upload's acceptance) to hold evidence of their own.
+    public static let auditInclusionProof = HubEndpoint(method: .get, path: "/v1/audit/proofs/inclusion", operationID: "auditInclusionProof",
+                                                        callers: [.igOfficer, .agency])
+    public static let auditConsistencyProof = HubEndpoint(method: .get, path: "/v1/audit/proofs/consistency", operationID: "auditConsistencyProof",
+                                                          callers: [.igOfficer, .agency])
 
     /// People who may ask for outputs: analysts, and IG officers named as recipients of an agreement.
     static let requesters: Set<Caller> = [.analyst, .igOfficer]
@@ -59,7 +66,7 @@ public struct HubEndpoint: Sendable, Hashable {
     /// Every endpoint the hub serves.
     public static let all: [HubEndpoint] = [
         health, ready, metrics, openAPI, startUpload, listUploads, getUpload, appendUpload, completeUpload,
-        whoami, listAgencies, listAgreements, readAudit,
+        whoami, listAgencies, listAgreements, readAudit, getCheckpoint, auditInclusionProof, auditConsistencyProof,
         createRequest, listRequests, getRequest, cancelRequest, approveRequest, denyRequest, getLinkageReport, createDownloadLink, download,
     ]
 }

@@ -30,12 +30,12 @@ extension HubService {
             }
             if let existing = try await store.upload(headerDigest: digest) {
                 guard existing.agencyID == agency.id else { throw Problem.forbidden("upload.agency-mismatch", "this envelope was sent by another agency") }
-                return try json(uploadJSON(existing), status: .ok)
+                return try json(await uploadAnswer(existing), status: .ok)
             }
             let admission = try await admit(manifest, agency: agency.id)
             guard admission.isAdmitted else {
                 _ = try await store.audit(AuditEntry(actor: .agency(agency.id), action: "upload.refused", subject: digest.lowercaseHex, outcome: "refused",
-                                                     details: .object(Self.details(manifest, admission))))
+                                                     details: .object(Self.details(manifest, admission, requestID: context.id))))
                 metrics.uploadFinished(outcome: "refused")
                 throw Problem(.forbidden, "upload.refused", "the agreements in force at the hub do not admit this extract; nothing was loaded",
                               reasons: admission.reasons)
@@ -45,6 +45,11 @@ extension HubService {
                                                      envelopeLength: Int64(length), initialReceived: Int64(prefix.count))
             return try json(uploadJSON(record), status: .created)
         } catch let error as EnvelopeError {
+            // A bad signature or a malformed envelope from an authenticated agency is refused like an
+            // extract the agreements do not admit: audited, with the reason.
+            try await store.audit(AuditEntry(actor: .agency(agency.id), action: "upload.refused",
+                                             subject: opener.headerDigest?.lowercaseHex ?? "an unreadable envelope", outcome: "refused",
+                                             details: .object(["reasons": .array([.string("\(error)")]), "request_id": .string(context.id)])))
             switch error {
             case .badSignature: throw Problem.badRequest("upload.bad-signature", "\(error)")
             case .unknownAgency: throw Problem.forbidden("upload.agency-mismatch", "the envelope is signed for another agency than the one sending it")
@@ -55,7 +60,7 @@ extension HubService {
 
     func getUpload(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
         let (upload, _) = try await ownUpload(context, caller)
-        return try json(uploadJSON(upload), status: .ok)
+        return try json(await uploadAnswer(upload), status: .ok)
     }
 
     func appendUpload(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
@@ -94,7 +99,7 @@ extension HubService {
         return try await locks.withLock(upload.id) {
             guard let current = try await store.upload(id: upload.id) else { throw Problem.notFound("no such upload") }
             switch current.state {
-            case .complete: return try json(uploadJSON(current), status: .ok)
+            case .complete: return try json(await uploadAnswer(current), status: .ok)
             case .refused: throw storedProblem(current)
             case .receiving: break
             }
@@ -102,9 +107,9 @@ extension HubService {
                 throw Problem(.conflict, "upload.incomplete", "the hub holds \(current.received) of \(current.envelopeLength) bytes; send the rest first",
                               offset: Int(current.received))
             }
-            let finished = try await ingest(current, agency: agency)
+            let finished = try await ingest(current, agency: agency, requestID: context.id)
             if finished.state == .refused { throw storedProblem(finished) }
-            return try json(uploadJSON(finished), status: .ok)
+            return try json(await uploadAnswer(finished), status: .ok)
         }
     }
 
@@ -132,10 +137,22 @@ extension HubService {
         return .object(members)
     }
 
-    /// What the audit log records of an upload's manifest and the agreements' decisions on it.
-    static func details(_ manifest: EnvelopeManifest, _ admission: UploadAdmission) -> [String: CanonicalJSON] {
+    /// An upload as its agency sees it: once complete, with the evidence of its `upload.accepted`
+    /// audit entry (`audit`: seq, and once a checkpoint covers it the entry, its inclusion proof
+    /// and the checkpoint), outside the signed receipt so `concord-receipt/1` is unchanged.
+    func uploadAnswer(_ upload: UploadRecord) async -> CanonicalJSON {
+        guard case .object(var members) = uploadJSON(upload), upload.state == .complete,
+              let accepted = try? await store.auditEntries(limit: 1, filter: AuditFilter(actions: ["upload.accepted"], subject: upload.id.uuidString.lowercased())).first
+        else { return uploadJSON(upload) }
+        members["audit"] = await auditEvidence(seq: accepted.seq)
+        return .object(members)
+    }
+
+    /// What the audit log records of an upload's manifest and the agreements' decisions on it,
+    /// and the HTTP request that brought it.
+    static func details(_ manifest: EnvelopeManifest, _ admission: UploadAdmission, requestID: String) -> [String: CanonicalJSON] {
         [
-            "dataset": .string(manifest.dataset), "rows": .integer(manifest.rows),
+            "request_id": .string(requestID), "dataset": .string(manifest.dataset), "rows": .integer(manifest.rows),
             "agreements": .array(manifest.agreements.map(CanonicalJSON.string)),
             "decisions": .array(admission.decisions.map { .object(["agreement": .string($0.agreement), "effect": .string($0.decision.effect.rawValue)]) }),
             "reasons": .array(admission.reasons.map(CanonicalJSON.string)),

@@ -73,20 +73,25 @@ public struct AuditRecord: Sendable, Hashable {
     public var hash: [UInt8]
 }
 
-/// The result of checking the whole audit chain.
+/// The result of checking the whole audit log: its hash chain, its Merkle tree and checkpoints.
 public struct AuditVerification: Sendable, Equatable {
     /// Entries read, up to and including the first broken one.
     public var entriesChecked: Int
-    /// The hash of the last entry that checked out (the genesis zeros when none did): what a
-    /// signed checkpoint would commit to.
+    /// The hash of the last entry that checked out (the genesis zeros when none did).
     public var lastGoodHash: [UInt8]
-    /// The first entry that does not check out, and why; `nil` when the chain is intact.
+    /// The Merkle tree root of the entries that checked out.
+    public var rootHash: [UInt8]
+    /// Checkpoints whose root the recomputed tree matched.
+    public var checkpointsMatched: Int
+    /// The first entry that does not check out, and why; `nil` when the log is intact. For a
+    /// deleted entry it is the missing `seq`.
     public var firstBroken: (seq: Int64, reason: String)?
 
     public var isIntact: Bool { firstBroken == nil }
 
     public static func == (lhs: AuditVerification, rhs: AuditVerification) -> Bool {
-        lhs.entriesChecked == rhs.entriesChecked && lhs.lastGoodHash == rhs.lastGoodHash
+        lhs.entriesChecked == rhs.entriesChecked && lhs.lastGoodHash == rhs.lastGoodHash && lhs.rootHash == rhs.rootHash
+            && lhs.checkpointsMatched == rhs.checkpointsMatched
             && lhs.firstBroken?.seq == rhs.firstBroken?.seq && lhs.firstBroken?.reason == rhs.firstBroken?.reason
     }
 }

@@ -144,37 +144,75 @@ public struct HubStore: Sendable {
         try await withTransaction { try await $0.audit(entry) }
     }
 
-    /// Checks the whole chain in order, streaming it (memory does not grow with the log): each
-    /// `seq` follows the last, each `prev_hash` is the last entry's `hash`, each `hash` is
-    /// `SHA-256(prev_hash ‖ content)`, and each `content` is canonical JSON agreeing with the
-    /// entry's columns. Stops at the first entry that does not.
-    public func verifyAuditChain() async throws -> AuditVerification {
+    /// Checks the whole log in order, streaming it (memory does not grow with the log): each `seq`
+    /// follows the last, each `prev_hash` is the last entry's `hash`, each `hash` is
+    /// `SHA-256(prev_hash ‖ content)`, each `content` is canonical JSON agreeing with the entry's
+    /// columns, each leaf hash is the one the hub put in its Merkle tree when it checkpointed, and
+    /// the tree's root at each checkpoint's size is that checkpoint's. Stops at the first entry
+    /// that does not. The checkpoints' signatures are the caller's to check (`Checkpoint(note:hubKey:)`).
+    public func verifyAuditLog(against checkpoints: [Checkpoint] = []) async throws -> AuditVerification {
         try await HubStoreError.translating {
             try await client.withConnection { connection in
-                var verification = AuditVerification(entriesChecked: 0, lastGoodHash: AuditChain.genesis, firstBroken: nil)
-                var expectedSeq: Int64 = 1
-                let rows = try await connection.query("\(unescaped: AuditRecord.selectSQL) ORDER BY seq", logger: logger)
+                var verification = AuditVerification(entriesChecked: 0, lastGoodHash: AuditChain.genesis, rootHash: MerkleTree.emptyRoot,
+                                                     checkpointsMatched: 0, firstBroken: nil)
+                var pending = checkpoints.sorted { $0.size < $1.size }[...]
+                var tree = MerkleTreeBuilder()
+                var lastMatched: Int64 = 0
+                let rows = try await connection.query("""
+                    SELECT \(unescaped: AuditRecord.columns),
+                           (SELECT n.hash FROM audit_tree_nodes n WHERE n.level = 0 AND n.idx = audit_log.seq - 1)
+                    FROM audit_log ORDER BY seq
+                    """, logger: logger)
+                func broken(_ seq: Int64, _ reason: String) { verification.firstBroken = (seq, reason) }
+                /// Holds the tree so far against the checkpoints of its size; false at the first that differs.
+                func matchCheckpoints() -> Bool {
+                    while let next = pending.first, next.size == tree.size {
+                        pending.removeFirst()
+                        guard next.rootHash == tree.root else {
+                            broken(lastMatched + 1, "entries \(lastMatched + 1) to \(next.size) do not hash to the root of the checkpoint of size \(next.size) signed at \(next.time): one of them was changed, removed or inserted")
+                            return false
+                        }
+                        lastMatched = next.size
+                        verification.checkpointsMatched += 1
+                    }
+                    return true
+                }
+                guard matchCheckpoints() else { return verification }
                 for try await row in rows {
-                    let record = try AuditRecord(row: row)
+                    let (record, cachedLeaf) = try AuditRecord.withCachedLeaf(row: row)
                     verification.entriesChecked += 1
-                    if let reason = record.problem(expectedSeq: expectedSeq, previousHash: verification.lastGoodHash) {
-                        verification.firstBroken = (record.seq, reason)
+                    let expectedSeq = tree.size + 1
+                    if record.seq > expectedSeq {
+                        broken(expectedSeq, "entry \(expectedSeq) is missing: the next entry is \(record.seq)")
                         break
                     }
+                    if let reason = record.problem(expectedSeq: expectedSeq, previousHash: verification.lastGoodHash) {
+                        broken(record.seq, reason)
+                        break
+                    }
+                    let leaf = MerkleTree.leafHash(record.content.utf8)
+                    if let cachedLeaf, cachedLeaf != leaf {
+                        broken(record.seq, "the entry is not the one the hub added to its Merkle tree when it checkpointed: it was changed or replaced since")
+                        break
+                    }
+                    tree.append(leafHash: leaf)
                     verification.lastGoodHash = record.hash
-                    expectedSeq = record.seq + 1
+                    guard matchCheckpoints() else { break }
                 }
+                if verification.firstBroken == nil, let next = pending.first {
+                    broken(tree.size + 1, "the log ends at entry \(tree.size), but the checkpoint of size \(next.size) signed at \(next.time) holds entries \(tree.size + 1) to \(next.size): they were deleted")
+                }
+                verification.rootHash = tree.root
                 return verification
             }
         }
     }
 
-    /// Entries with `seq` greater than `after`, in order, at most `limit` (for readers paging
-    /// through the log: pass the last `seq` seen).
-    public func auditEntries(after: Int64 = 0, limit: Int = 1000) async throws -> [AuditRecord] {
+    /// Entries with `seq` greater than `after` that pass `filter`, in order, at most `limit` (for
+    /// readers paging through the log: pass the last `seq` seen).
+    public func auditEntries(after: Int64 = 0, limit: Int = 1000, filter: AuditFilter = AuditFilter()) async throws -> [AuditRecord] {
         try await HubStoreError.translating {
-            let rows = try await client.query(
-                "\(unescaped: AuditRecord.selectSQL) WHERE seq > \(after) ORDER BY seq LIMIT \(max(0, limit))", logger: logger)
+            let rows = try await client.query(filter.query(after: after, limit: max(0, limit)), logger: logger)
             var records: [AuditRecord] = []
             for try await row in rows { records.append(try AuditRecord(row: row)) }
             return records
@@ -224,11 +262,25 @@ public struct HubTransaction: Sendable {
 extension AuditRecord {
     /// The columns `init(row:)` reads. `at` is read back from `content`, which is what was hashed;
     /// the timestamptz column is checked against it as text in UTC.
-    static let selectSQL = "SELECT seq, \(SQLTime.rfc3339("at")), actor, action, subject, outcome, content, prev_hash, hash FROM audit_log"
+    static let columns = "seq, \(SQLTime.rfc3339("at")), actor, action, subject, outcome, content, prev_hash, hash"
+    static let selectSQL = "SELECT \(columns) FROM audit_log"
+
+    typealias Columns = (Int64, String, String, String, String, String, String, ByteBuffer, ByteBuffer)
 
     init(row: PostgresRow) throws {
-        let (seq, at, actor, action, subject, outcome, content, prevHash, hash) =
-            try row.decode((Int64, String, String, String, String, String, String, ByteBuffer, ByteBuffer).self)
+        self.init(columns: try row.decode(Columns.self))
+    }
+
+    /// An entry read with `columns` followed by its leaf hash in the tree cache (`NULL` when the
+    /// tree has not reached it yet).
+    static func withCachedLeaf(row: PostgresRow) throws -> (AuditRecord, [UInt8]?) {
+        let (seq, at, actor, action, subject, outcome, content, prevHash, hash, leaf) =
+            try row.decode((Int64, String, String, String, String, String, String, ByteBuffer, ByteBuffer, ByteBuffer?).self)
+        return (AuditRecord(columns: (seq, at, actor, action, subject, outcome, content, prevHash, hash)), leaf.map { Array(buffer: $0) })
+    }
+
+    private init(columns: Columns) {
+        let (seq, at, actor, action, subject, outcome, content, prevHash, hash) = columns
         // An actor column that does not parse is kept visible as an operator name rather than
         // failing a reader; verification reports it through the content check.
         let parsedActor = AuditActor(actor) ?? .operator(actor)
@@ -248,12 +300,12 @@ extension AuditRecord {
         guard prevHash == previousHash else { return "prev_hash is not the previous entry's hash" }
         let bytes = Array(content.utf8)
         guard AuditChain.hash(previous: prevHash, content: bytes) == hash else { return "hash does not match the entry's content" }
-        guard case .object(let members)? = try? CanonicalJSON(canonical: bytes) else { return "content is not canonical JSON" }
-        let expected = AuditChain.content(seq: seq, at: at, entry: entry)
-        guard case .object(let columns) = expected, members == columns else {
-            return "the entry's columns (seq, at, actor, action, subject or outcome) differ from its hashed content"
-        }
-        return nil
+        // The entry's details were read from this content: it is canonical JSON agreeing with the
+        // columns exactly when writing the columns and details out again gives its bytes. (Cheaper
+        // than parsing it a second time; only a failure needs the parse, to say which it is.)
+        guard AuditChain.content(seq: seq, at: at, entry: entry).bytes != bytes else { return nil }
+        guard case .object? = try? CanonicalJSON(canonical: bytes) else { return "content is not canonical JSON" }
+        return "the entry's columns (seq, at, actor, action, subject or outcome) differ from its hashed content"
     }
 }
 

@@ -46,6 +46,12 @@ public enum HubStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownDownloadLink(request: String?)
     /// The download link exists but can no longer be used.
     case downloadLinkGone(request: String, reason: String)
+    /// An audit entry breaks the hash chain: the hub will not sign a checkpoint over it.
+    case auditChainBroken(seq: Int64, reason: String)
+    /// A proof asked for entries or tree sizes the signed tree does not hold.
+    case proofOutOfRange(String)
+    /// A subtree hash the tree cache should hold is missing (someone removed cache rows).
+    case auditTreeIncomplete(String)
     /// The database refused a statement: PostgreSQL's message (never the bound values) and its
     /// SQLSTATE code (e.g. `42501` permission denied), when the server sent one.
     case database(message: String, sqlState: String?)
@@ -86,6 +92,10 @@ public enum HubStoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .requestState(let request, let state, let expected): "request \(request) is \(state), not \(expected)"
         case .unknownDownloadLink: "no such download link of yours"
         case .downloadLinkGone(_, let reason): "the download link cannot be used: \(reason)"
+        case .auditChainBroken(let seq, let reason):
+            "audit entry \(seq) breaks the hash chain (\(reason)); no checkpoint is signed over it. Run concord audit verify and investigate"
+        case .proofOutOfRange(let reason): "no such proof: \(reason)"
+        case .auditTreeIncomplete(let node): "the audit log's tree cache lacks the subtree at \(node); run concord audit verify"
         case .database(let message, let sqlState): "the database refused: \(message)" + (sqlState.map { " (SQLSTATE \($0))" } ?? "")
         }
     }

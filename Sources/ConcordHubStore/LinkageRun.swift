@@ -76,7 +76,7 @@ struct LinkageRun {
             let read = try await transaction.query("""
                 SELECT extracts FROM linkage_datasets WHERE agreement_id = \(agreementID) AND dataset = \(dataset.dataset)
                 """).collect().first?.decode([Int64].self)
-            guard read != published else { continue }
+            guard (read ?? []) != published else { continue }
             changed.append((dataset, published))
             try await transaction.query("""
                 INSERT INTO linkage_datasets (agreement_id, dataset, extracts) VALUES (\(agreementID), \(dataset.dataset), \(published))

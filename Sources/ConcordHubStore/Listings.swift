@@ -17,4 +17,15 @@ extension HubStore {
                 .collect().map(UploadRecord.init(row:))
         }
     }
+
+    /// Every person's role by user id, disabled people included (audit entries name them all).
+    public func userRoles() async throws -> [String: String] {
+        try await HubStoreError.translating {
+            var roles: [String: String] = [:]
+            for try await (id, role) in try await client.query("SELECT id, role FROM users", logger: logger).decode((String, String).self) {
+                roles[id] = role
+            }
+            return roles
+        }
+    }
 }

@@ -24,6 +24,7 @@ struct Migration: Sendable {
         Migration(version: 1, name: "foundation", bytes: PackageResources._001_foundation_sql),
         Migration(version: 2, name: "linkage", bytes: PackageResources._002_linkage_sql),
         Migration(version: 3, name: "requests", bytes: PackageResources._003_requests_sql),
+        Migration(version: 4, name: "transparency", bytes: PackageResources._004_transparency_sql),
     ]
 
     /// The version a current database is at.
@@ -44,6 +45,8 @@ enum AdvisoryLock {
     static let audit: Int32 = 2
     /// Held (transaction-level) while a linkage run updates persons, one run at a time.
     static let linkage: Int32 = 3
+    /// Held (transaction-level) while growing the audit log's Merkle tree and signing a checkpoint.
+    static let checkpoint: Int32 = 4
 }
 
 /// Splits a trusted SQL file into statements at top-level semicolons, skipping over `--` and

@@ -33,6 +33,8 @@ public struct PublishedExtract: Sendable, Hashable {
     public var extract: ExtractRecord
     /// The agency's earlier extracts this snapshot replaced (their rows are gone).
     public var superseded: [Int64]
+    /// The `seq` of the audit entry that records the publication.
+    public var auditSeq: Int64
 }
 
 /// Feeds rows into a staging `COPY`: hand it already validated rows, in the column order given to
@@ -203,10 +205,10 @@ extension HubStore {
             }
             try await transaction.query("UPDATE extracts SET state = 'published', published_at = now() WHERE id = \(extractID)")
             _ = try await finish(upload, state: .complete, receipt: receipt, problem: nil, in: transaction)
-            try await transaction.audit(auditEntry)
+            let entry = try await transaction.audit(auditEntry)
             var record = extract
             record.state = .published
-            return PublishedExtract(extract: record, superseded: superseded)
+            return PublishedExtract(extract: record, superseded: superseded, auditSeq: entry.seq)
         }
         if !published.superseded.isEmpty {
             try await deleteRows(dataset: published.extract.dataset, extracts: published.superseded)

@@ -22,6 +22,6 @@ struct Concord: AsyncParsableCommand {
         Specifications: docs/dataset-schema.md (schemas), docs/pseudonyms.md (normalisation and match keys).
         """,
         version: "0.1.0",
-        subcommands: [KeysCommand.self, SchemaCommand.self, PseudonymiseCommand.self, AgentCommand.self, AgreementCommand.self, SynthCommand.self, HubCommand.self, RequestCommand.self, BenchCommand.self]
+        subcommands: [KeysCommand.self, SchemaCommand.self, PseudonymiseCommand.self, AgentCommand.self, AgreementCommand.self, SynthCommand.self, HubCommand.self, RequestCommand.self, AuditCommand.self, BenchCommand.self]
     )
 }

@@ -71,12 +71,14 @@ extension HubCommand {
                 // Extracts published while no hub ran (or before a crash) are linked at start.
                 let linkage = LinkageQueue()
                 for dataset in catalogue.schemas.keys { await linkage.published(dataset) }
+                let refusals = RefusalAudit(store: store)
                 let application = try HubApplication.make(configuration: configuration, store: store, keys: keys, catalogue: catalogue, logger: logger,
-                                                          linkage: linkage, onServerRunning: { port in
+                                                          linkage: linkage, refusals: refusals, onServerRunning: { port in
                     Console.note("concord hub listening on \(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port) (receipts signed by \(keys.signingPublic.id))")
                 })
+                let checkpointer = AuditCheckpointer(store: store, keys: keys, refusals: refusals, logger: logger)
                 let services = ServiceGroup(configuration: .init(
-                    services: [application, NoncePruner(store: store), LinkageWorker(store: store, catalogue: catalogue, queue: linkage, logger: logger)],
+                    services: [application, NoncePruner(store: store), LinkageWorker(store: store, catalogue: catalogue, queue: linkage, logger: logger), checkpointer],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 try await services.run()
             }

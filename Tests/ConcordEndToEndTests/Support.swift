@@ -17,17 +17,18 @@ struct RunResult {
 }
 
 /// Runs a program to completion. Its output streams go to files, so no pipe can fill and block it.
-func run(_ executable: String, _ arguments: [String], in directory: String? = nil) throws -> RunResult {
+/// - Parameter input: a file to read standard input from (else none).
+func run(_ executable: String, _ arguments: [String], in directory: String? = nil, input: String? = nil) throws -> RunResult {
     let scratch = try TemporaryDirectory()
-    FileManager.default.createFile(atPath: scratch.file("out"), contents: nil)
-    FileManager.default.createFile(atPath: scratch.file("err"), contents: nil)
+    _ = FileManager.default.createFile(atPath: scratch.file("out"), contents: nil)
+    _ = FileManager.default.createFile(atPath: scratch.file("err"), contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.file("out")))
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.file("err")))
-    process.standardInput = FileHandle.nullDevice
+    process.standardInput = try input.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0)) } ?? FileHandle.nullDevice
     try process.run()
     process.waitUntilExit()
     return RunResult(status: process.terminationStatus, output: try scratch.read("out"), error: try scratch.read("err"))

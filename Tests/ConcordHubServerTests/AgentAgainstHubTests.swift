@@ -24,6 +24,11 @@ struct AgentAgainstHubTests {
             #expect(sentName == name)
             let filed = try FileManager.default.contentsOfDirectory(atPath: state.sent)
             #expect(filed.contains(name) && filed.contains { $0.hasSuffix(".receipt.json") })
+            // The agency's own evidence that the hub's log records this receipt, checked again from the file.
+            let evidenceFile = try #require(filed.first { $0.hasSuffix(".audit.json") })
+            let evidence = try AuditEvidence(json: try CanonicalJSON(canonical: Array(try Data(contentsOf: URL(fileURLWithPath: "\(state.sent)/\(evidenceFile)")))),
+                                             hubKey: hub.hubSigning.publicKey)
+            #expect(evidence.entryFields["action"] == .string("upload.accepted") && evidence.entry.contains(receipt.receipt.receiptID))
             #expect(try FileManager.default.contentsOfDirectory(atPath: state.outbox).isEmpty)
             #expect(receipt.receipt.rowsLoaded == envelope.manifest.rows)
             #expect(try await hub.visibleRows("police_da_incidents") == envelope.manifest.rows)

@@ -116,7 +116,7 @@ struct HubServerTests {
             })
             #expect(codes == ["auth.unknown-key", "auth.bad-signature", "auth.stale", "auth.replay", "auth.unknown-agency", "auth.malformed",
                               "auth.agency-disabled"])
-            #expect(try await hub.store.verifyAuditChain().isIntact)
+            #expect(try await hub.store.verifyAuditLog().isIntact)
         }
     }
 
@@ -155,7 +155,7 @@ struct HubServerTests {
             #expect(try await hub.visibleRows("police_da_incidents") == envelope.manifest.rows)
             let accepted = try await hub.store.auditEntries(after: 0, limit: 1000).filter { $0.entry.action == "upload.accepted" }
             #expect(accepted.count == 1)
-            #expect(try await hub.store.verifyAuditChain().isIntact)
+            #expect(try await hub.store.verifyAuditLog().isIntact)
         }
     }
 
@@ -210,7 +210,7 @@ struct HubServerTests {
             let answer = try await hub.upload(envelope)
             #expect(answer.status == 422 && answer.problemCode == "upload.refused", "\(answer.text)")
             #expect(try await hub.visibleRows("police_da_incidents") == 0)
-            #expect(try await hub.store.verifyAuditChain().isIntact)
+            #expect(try await hub.store.verifyAuditLog().isIntact)
         }
     }
 }

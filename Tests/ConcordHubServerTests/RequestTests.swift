@@ -161,7 +161,7 @@ struct RequestTests {
             }
             #expect(try await hub.audit(subject: denied.requestID).map(\.entry.action) == ["request.create", "request.deny"])
             #expect(try await hub.audit(subject: pending).map(\.entry.action) == ["request.create", "request.cancel"])
-            #expect(try await hub.store.verifyAuditChain().isIntact)
+            #expect(try await hub.store.verifyAuditLog().isIntact)
         }
     }
 

@@ -26,6 +26,8 @@ struct TestHub: Sendable {
     let linkageKey: LinkageKey
     let catalogue: SchemaCatalogue
     let directory: String
+    /// Where the hub audits refused requests; tests flush it as the checkpointer would.
+    let refusals: RefusalAudit
 
     static let agencyID = "essex-police"
     static let agreement = "early-help-domestic-abuse"
@@ -54,9 +56,10 @@ struct TestHub: Sendable {
                 let hubSigning = PrivateKeyDocument.generate(.hubSigning, owner: "hub")
                 let (ports, portContinuation) = AsyncStream<Int>.makeStream()
                 let linkage = LinkageQueue()
+                let refusals = RefusalAudit(store: store)
                 let application = try HubApplication.make(
                     configuration: configuration, store: store, keys: try HubKeys(encryption: hubEncryption, signing: hubSigning, personIDSecret: PersonIDSecret.generate()),
-                    catalogue: catalogue, logger: testLogger, linkage: linkage,
+                    catalogue: catalogue, logger: testLogger, linkage: linkage, refusals: refusals,
                     onServerRunning: { portContinuation.yield($0) })
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await application.run() }
@@ -66,7 +69,7 @@ struct TestHub: Sendable {
                     let port = try #require(await iterator.next())
                     let hub = TestHub(baseURL: "http://127.0.0.1:\(port)", store: store, hubEncryption: hubEncryption, hubSigning: hubSigning,
                                       agency: agency, linkageKey: try LinkageKey.generate(version: 1), catalogue: catalogue,
-                                      directory: directory)
+                                      directory: directory, refusals: refusals)
                     try await body(hub)
                 }
             }

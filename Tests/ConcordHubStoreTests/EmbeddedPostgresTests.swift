@@ -52,7 +52,7 @@ struct EmbeddedPostgresTests {
                 try await withClient(restarted.ownerConfiguration) { client in
                     let store = HubStore(client: client, logger: testLogger)
                     try await store.readiness()
-                    #expect(try await store.verifyAuditChain().entriesChecked == 1)
+                    #expect(try await store.verifyAuditLog().entriesChecked == 1)
                 }
                 try await cluster.stop()
                 #expect(!FileManager.default.fileExists(atPath: directory + "/pg/cluster/postmaster.pid"))

@@ -69,7 +69,7 @@ struct AuditLogTests {
                 }
                 try await group.waitForAll()
             }
-            let verification = try await store.verifyAuditChain()
+            let verification = try await store.verifyAuditLog()
             #expect(verification.isIntact)
             #expect(verification.entriesChecked == 24)
             let entries = try await store.auditEntries()
@@ -92,7 +92,7 @@ struct AuditLogTests {
                 try await transaction.query("UPDATE audit_log SET content = replace(content, 's3', 's9'), subject = 's9' WHERE seq = 3")
                 try await transaction.query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_or_delete")
             }
-            let verification = try await store.verifyAuditChain()
+            let verification = try await store.verifyAuditLog()
             #expect(verification.firstBroken?.seq == 3)
             #expect(verification.firstBroken?.reason == "hash does not match the entry's content")
             #expect(verification.entriesChecked == 3)
@@ -131,7 +131,7 @@ struct AuditLogTests {
                 try await transaction.query("SET LOCAL ROLE concord_hub")
                 try await transaction.audit(AuditEntry(actor: .hub, action: "decision", subject: "as runtime role"))
             }
-            #expect(try await store.verifyAuditChain().entriesChecked == 2)
+            #expect(try await store.verifyAuditLog().entriesChecked == 2)
         }
     }
 

@@ -57,7 +57,7 @@ struct UploadTests {
             #expect(last.entry.details == .object([
                 "reasons": .array([.string("no active agreement")]), "dataset": .string("csc_referrals"), "header_digest": .string(digest(2).lowercaseHex),
             ]))
-            #expect(try await store.verifyAuditChain().isIntact)
+            #expect(try await store.verifyAuditLog().isIntact)
         }
     }
 }
@@ -171,7 +171,7 @@ struct DatasetLoadingTests {
                 #expect(last.entry.action == "extract.discard")
                 #expect(last.entry.actor == .hub)
                 #expect(last.entry.subject == String(staged.id))
-                #expect(try await store.verifyAuditChain().isIntact)
+                #expect(try await store.verifyAuditLog().isIntact)
                 #expect(try await store.recoverInterruptedStaging().isEmpty)
             }
         }

@@ -130,7 +130,7 @@ struct LinkageStoreTests {
             guard case .object(let details)? = audited.last?.entry.details else { Issue.record("no details"); return }
             #expect(details["splits"] == .integer(1))
             #expect(details["persons"] == .integer(3))
-            #expect(try await hub.store.verifyAuditChain().isIntact)
+            #expect(try await hub.store.verifyAuditLog().isIntact)
         }
     }
 

@@ -98,4 +98,15 @@ extension CivilDate {
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(date)T\(two(second / 3600)):\(two(second / 60 % 60)):\(two(second % 60))Z"
     }
+
+    /// Seconds since the Unix epoch of a time written `YYYY-MM-DDTHH:MM:SSZ` (as
+    /// ``utcTimestamp(secondsSinceEpoch:)`` writes it), or `nil` when it is not exactly that form.
+    public static func secondsSinceEpoch(utcTimestamp text: some StringProtocol) -> Int64? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 20, bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+              bytes[19] == UInt8(ascii: "Z"), let date = CivilDate(iso: text.prefix(10)),
+              let hour = ASCII.decimal(bytes[11..<13]), let minute = ASCII.decimal(bytes[14..<16]), let second = ASCII.decimal(bytes[17..<19]),
+              hour < 24, minute < 60, second < 60 else { return nil }
+        return Int64(date.daysSinceEpoch) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+    }
 }

@@ -1,0 +1,126 @@
+import ConcordCore
+import ConcordHubStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The audit log over HTTP: the query, signed checkpoints, and inclusion and consistency proofs
+/// (`concord-tlog/1`, docs/transparency-log.md).
+extension HubService {
+    /// The latest checkpoint, or with `tree_size` the one signed at that size.
+    func getCheckpoint(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
+        let checkpoint: StoredCheckpoint?
+        if let size = try Self.integer(request, "tree_size", in: 0...Int.max) {
+            checkpoint = try await store.checkpoint(size: Int64(size))
+            guard checkpoint != nil else { throw Problem(.notFound, "audit.no-checkpoint", "the hub signed no checkpoint at \(size) entries") }
+        } else {
+            checkpoint = try await store.latestCheckpoint()
+        }
+        guard let checkpoint else {
+            throw Problem(.notFound, "audit.no-checkpoint", "the hub has not signed a checkpoint yet; it signs one within a minute of the first entry")
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: checkpoint.note)))
+    }
+
+    /// An entry's inclusion proof. An agency gets proofs of its own entries only; any other seq is
+    /// as good as absent to it. Reading a proof shows the entry, so it is audited like a read.
+    func auditInclusionProof(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
+        guard let seq = try Self.integer(request, "seq", in: 1...Int.max) else {
+            throw Problem.badRequest("request.invalid-parameter", "seq is required: the audit entry's sequence number")
+        }
+        let (treeSize, latest) = try await treeSize(request, "tree_size")
+        let proof = try await Self.proof { try await store.inclusionProof(seq: Int64(seq), treeSize: treeSize) }
+        if case .agency(let agency, _) = caller, proof.record.entry.actor != .agency(agency.id) {
+            throw Problem(.notFound, "audit.no-proof", "agency \(agency.id) has no audit entry \(seq)")
+        }
+        try await store.audit(AuditEntry(actor: caller.auditActor, action: "audit.read", subject: "audit_log",
+                                         details: .object(["inclusion_proof": .integer(seq), "tree_size": .integer(Int(treeSize)), "request_id": .string(context.id)])))
+        return try json(Self.inclusionJSON(proof, checkpoint: latest?.size == treeSize ? latest : nil), status: .ok)
+    }
+
+    func auditConsistencyProof(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
+        guard let first = try Self.integer(request, "first", in: 0...Int.max) else {
+            throw Problem.badRequest("request.invalid-parameter", "first is required: the tree size of the older checkpoint")
+        }
+        let (second, _) = try await treeSize(request, "second")
+        let proof = try await Self.proof { try await store.consistencyProof(first: Int64(first), second: second) }
+        return try json(.object([
+            "first": .integer(Int(proof.first)), "second": .integer(Int(proof.second)),
+            "first_root": .string(Data(proof.firstRoot).base64EncodedString()), "second_root": .string(Data(proof.secondRoot).base64EncodedString()),
+            "consistency_proof": .array(proof.hashes.map { .string(Data($0).base64EncodedString()) }),
+        ]), status: .ok)
+    }
+
+    /// Entries matching the query's filters (`AuditFilter`), oldest first. Reading is itself audited.
+    func readAudit(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
+        let after = try Self.integer(request, "after", in: 0...Int.max) ?? 0
+        let limit = try Self.integer(request, "limit", in: 1...1000) ?? 100
+        let parameters = request.uri.queryParameters
+        func time(_ name: String) throws -> String? {
+            guard let text = parameters[Substring(name)] else { return nil }
+            guard let time = AuditFilter.time(String(text)) else {
+                throw Problem.badRequest("request.invalid-parameter", "\(name) must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ")
+            }
+            return time
+        }
+        let filter = AuditFilter(
+            actor: parameters["actor"].map(String.init), actions: parameters[values: "action"].flatMap { $0.split(separator: ",").map(String.init) },
+            subject: parameters["subject"].map(String.init), agreement: parameters["agreement"].map(String.init),
+            dataset: parameters["dataset"].map(String.init), since: try time("since"), until: try time("until"))
+        let records = try await store.auditEntries(after: Int64(after), limit: limit, filter: filter)
+        try await store.audit(AuditEntry(actor: caller.auditActor, action: "audit.read", subject: "audit_log",
+                                         details: .object(["after": .integer(after), "entries": .integer(records.count), "request_id": .string(context.id)])))
+        let roles = try await store.userRoles()
+        return try json(.object(["entries": .array(records.map { .object($0.view(roles: roles)) })]), status: .ok)
+    }
+
+    /// What an agency keeps of an audit entry about it: its `seq` and, once a checkpoint covers it,
+    /// the entry, its inclusion proof and the signed checkpoint. Missing parts are left out rather
+    /// than failing the answer they travel in: the agency can fetch the proof later.
+    func auditEvidence(seq: Int64) async -> CanonicalJSON {
+        guard let checkpoint = try? await store.latestCheckpoint(), checkpoint.size >= seq,
+              let proof = try? await store.inclusionProof(seq: seq, treeSize: checkpoint.size) else {
+            return .object(["seq": .integer(Int(seq))])
+        }
+        return Self.inclusionJSON(proof, checkpoint: checkpoint)
+    }
+
+    static func inclusionJSON(_ proof: AuditInclusionProof, checkpoint: StoredCheckpoint?) -> CanonicalJSON {
+        var members: [String: CanonicalJSON] = [
+            "seq": .integer(Int(proof.record.seq)), "tree_size": .integer(Int(proof.treeSize)),
+            "root_hash": .string(Data(proof.rootHash).base64EncodedString()), "entry": .string(proof.record.content),
+            "inclusion_proof": .array(proof.hashes.map { .string(Data($0).base64EncodedString()) }),
+        ]
+        if let checkpoint { members["checkpoint"] = .string(checkpoint.note) }
+        return .object(members)
+    }
+
+    /// The tree size a proof is asked for: the parameter `name`, else the latest checkpoint's.
+    private func treeSize(_ request: Request, _ name: String) async throws -> (Int64, latest: StoredCheckpoint?) {
+        let latest = try await store.latestCheckpoint()
+        guard let size = try Self.integer(request, name, in: 0...Int.max).map(Int64.init) ?? latest?.size else {
+            throw Problem(.notFound, "audit.no-checkpoint", "the hub has not signed a checkpoint yet; give \(name) or wait for one")
+        }
+        return (size, latest)
+    }
+
+    /// A proof the signed tree cannot give (sizes beyond it, an entry not in it) is a 404.
+    private static func proof<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch HubStoreError.proofOutOfRange(let reason) {
+            throw Problem(.notFound, "audit.no-proof", "no such proof: \(reason)")
+        }
+    }
+
+    /// A whole-number query parameter, `nil` when absent.
+    static func integer(_ request: Request, _ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let text = request.uri.queryParameters[Substring(name)] else { return nil }
+        guard let number = Int(text), range.contains(number) else {
+            throw Problem.badRequest("request.invalid-parameter", "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+}

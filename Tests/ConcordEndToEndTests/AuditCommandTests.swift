@@ -1,0 +1,69 @@
+import ConcordHubStore
+import ConcordTestSupport
+import Foundation
+import Testing
+
+/// `concord audit` against a real database, as an IG officer uses it: keep a checkpoint, list
+/// entries, verify; then the table's owner deletes an entry with psql and verify names it.
+@Suite("concord audit", .enabled(if: databaseAvailable))
+struct AuditCommandTests {
+    @Test func aKeptCheckpointCatchesADeletedEntry() async throws {
+        try await withFreshDatabase { database in
+            let directory = try TemporaryDirectory()
+            #expect(try concord("keys", "new-hub", "--out", directory.file("keys")).status == 0)
+            let url = try #require(testDatabaseURL).replacingOccurrences(of: "/concord_test", with: "/\(database.database)")
+            try """
+            format: concord-hub/1
+            data_dir: hub
+            database_url: \(url)
+            keys: {encryption: keys/hub-encryption.key, signing: keys/hub-signing.key}
+            schemas_dir: \(repositoryRoot.appendingPathComponent("Schemas/datasets").path)
+
+            """.write(toFile: directory.file("hub.yaml"), atomically: true, encoding: .utf8)
+            let config = directory.file("hub.yaml")
+            for id in ["ig", "ana", "bo"] {
+                let added = try concord("hub", "user", "add", "--config", config, "--as", "tests", "--id", id, "--role", "ig-officer")
+                #expect(added.status == 0, "\(added.error)")
+            }
+            let checkpoint = try concord("audit", "checkpoint", "--config", config, "--out", directory.file("kept.note"))
+            #expect(checkpoint.status == 0 && checkpoint.error.contains("checkpoint of 3 entries"), "\(checkpoint.error)")
+
+            let log = try concord("audit", "log", "--config", config, "--as", "tests", "--action", "user.add", "--format", "csv")
+            #expect(log.status == 0, "\(log.error)")
+            let lines = log.output.split(separator: "\n")
+            #expect(lines.first == "seq,at,actor,role,agency,action,subject,outcome,agreements,dataset,rows,reasons")
+            #expect(lines.count == 4 && lines[2].contains(",operator:tests,operator,,user.add,ana,ok,"))
+            let verified = try concord("audit", "verify", "--config", config, "--checkpoint", directory.file("kept.note"))
+            #expect(verified.status == 0 && verified.output.hasPrefix("audit log: ok: 4 entries"), "\(verified.output) \(verified.error)")
+            let independent = try independentlyVerified(url, in: directory)
+            #expect(independent.status == 0, "\(independent.error)")
+
+            let deleted = try run(try psql(), [url, "-v", "ON_ERROR_STOP=1", "-c",
+                                               "ALTER TABLE audit_log DISABLE TRIGGER USER; DELETE FROM audit_log WHERE seq = 2; ALTER TABLE audit_log ENABLE TRIGGER USER"])
+            #expect(deleted.status == 0, "\(deleted.error)")
+            let caught = try concord("audit", "verify", "--config", config, "--checkpoint", directory.file("kept.note"))
+            #expect(caught.status == 1)
+            #expect(caught.output.hasPrefix("audit log: entry 2: entry 2 is missing: the next entry is 3"), "\(caught.output)")
+            let independentAfter = try independentlyVerified(url, in: directory)
+            #expect(independentAfter.status == 1 && independentAfter.error.contains("entry 2: the entry read has seq 3"), "\(independentAfter.error)")
+        }
+    }
+
+    /// The spec's Python verifier (Tests/Vectors/transparency/verify_log.py) on the entries as
+    /// `psql -At` prints them, against the kept checkpoint: the command docs/transparency-log.md gives.
+    private func independentlyVerified(_ url: String, in directory: TemporaryDirectory) throws -> RunResult {
+        let dump = try run(try psql(), [url, "-Atc", "SELECT content FROM audit_log ORDER BY seq"])
+        try #require(dump.status == 0, "\(dump.error)")
+        try dump.output.write(toFile: directory.file("entries.txt"), atomically: true, encoding: .utf8)
+        let python = try #require(["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                                  "python3 is needed (make test installs it)")
+        return try run(python, [repositoryRoot.appendingPathComponent("Tests/Vectors/transparency/verify_log.py").path,
+                                "--hub-key", directory.file("keys/hub-signing.pub"), directory.file("kept.note")],
+                       input: directory.file("entries.txt"))
+    }
+
+    private func psql() throws -> String {
+        try #require(["/usr/bin/psql", "/usr/lib/postgresql/15/bin/psql"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                     "psql is needed (make deps installs postgresql)")
+    }
+}
