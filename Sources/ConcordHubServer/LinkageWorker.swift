@@ -51,11 +51,8 @@ public struct LinkageWorker: Service {
                 let datasets = await queue.take()
                 guard !datasets.isEmpty else { continue }
                 do {
-                    let today = CivilDate(utcSecondsSinceEpoch: Date().timeIntervalSince1970)!
-                    for agreement in try await store.agreementsInForce(catalogue: catalogue, on: today).values.sorted(by: { $0.id < $1.id })
-                    where agreement.linkage.permitted && !datasets.isDisjoint(with: agreement.linkage.datasets) {
-                        let report = try await store.updateLinkage(agreement: agreement, plan: LinkagePlan(agreement: agreement, catalogue: catalogue), actor: .hub)
-                        logger.info("linkage of \(agreement.id) v\(agreement.version) updated: \(report.persons) persons, \(report.run.newNodes) new and \(report.run.removedNodes) removed key tuples, \(report.run.milliseconds) ms")
+                    for report in try await store.updateLinkages(catalogue: catalogue, actor: .hub, where: { !datasets.isDisjoint(with: $0.linkage.datasets) }) {
+                        logger.info("linkage of \(report.agreement) v\(report.agreementVersion) updated: \(report.persons) persons, \(report.run.newNodes) new and \(report.run.removedNodes) removed key tuples, \(report.run.milliseconds) ms")
                     }
                 } catch is CancellationError {
                     return
@@ -68,6 +65,22 @@ public struct LinkageWorker: Service {
 }
 
 extension HubStore {
+    /// Brings up to date, one after another, the linkage of every agreement in force today that
+    /// permits linkage and passes `include`; with `rebuild`, each is forgotten first and linked
+    /// afresh (`resetLinkage`). Returns their reports, by agreement id.
+    public func updateLinkages(catalogue: SchemaCatalogue, actor: AuditActor, rebuild: Bool = false,
+                               where include: (Agreement) -> Bool) async throws -> [LinkageReport] {
+        let today = CivilDate(utcSecondsSinceEpoch: Date().timeIntervalSince1970)!
+        var reports: [LinkageReport] = []
+        for agreement in try await agreementsInForce(catalogue: catalogue, on: today).values.sorted(by: { $0.id < $1.id })
+        where agreement.linkage.permitted && include(agreement) {
+            let plan = try LinkagePlan(agreement: agreement, catalogue: catalogue)
+            if rebuild { try await resetLinkage(agreementID: agreement.id, actor: actor) }
+            reports.append(try await updateLinkage(agreement: agreement, plan: plan, actor: actor))
+        }
+        return reports
+    }
+
     /// The latest applied version of each agreement, by id, loaded against `catalogue`; with
     /// `date`, only those active and valid on that date.
     public func agreementsInForce(catalogue: SchemaCatalogue, on date: CivilDate? = nil) async throws -> [String: Agreement] {

@@ -36,20 +36,9 @@ extension HubCommand {
         func run() async throws {
             let catalogue = try DocumentFiles.loadCatalogue(try hub.load().schemasDirectory)
             let reports = try await hub.withStore { store in
-                let today = CivilDate(utcSecondsSinceEpoch: Date().timeIntervalSince1970)!
-                var agreements = try await store.agreementsInForce(catalogue: catalogue, on: today).values.filter(\.linkage.permitted).sorted { $0.id < $1.id }
-                if let agreement {
-                    agreements = agreements.filter { $0.id == agreement }
-                    guard !agreements.isEmpty else { throw ValidationError("no agreement \(agreement) in force that permits linkage") }
-                }
-                var reports: [LinkageReport] = []
-                for agreement in agreements {
-                    let plan = try LinkagePlan(agreement: agreement, catalogue: catalogue)
-                    if rebuild { try await store.resetLinkage(agreementID: agreement.id, actor: hub.actor) }
-                    reports.append(try await store.updateLinkage(agreement: agreement, plan: plan, actor: hub.actor))
-                }
-                return reports
+                try await store.updateLinkages(catalogue: catalogue, actor: hub.actor, rebuild: rebuild) { agreement == nil || $0.id == agreement }
             }
+            if let agreement, reports.isEmpty { throw ValidationError("no agreement \(agreement) in force that permits linkage") }
             switch format {
             case .json:
                 let encoder = JSONEncoder()

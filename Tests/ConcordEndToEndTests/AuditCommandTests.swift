@@ -10,17 +10,7 @@ struct AuditCommandTests {
     @Test func aKeptCheckpointCatchesADeletedEntry() async throws {
         try await withFreshDatabase { database in
             let directory = try TemporaryDirectory()
-            #expect(try concord("keys", "new-hub", "--out", directory.file("keys")).status == 0)
-            let url = try #require(testDatabaseURL).replacingOccurrences(of: "/concord_test", with: "/\(database.database)")
-            try """
-            format: concord-hub/1
-            data_dir: hub
-            database_url: \(url)
-            keys: {encryption: keys/hub-encryption.key, signing: keys/hub-signing.key}
-            schemas_dir: \(repositoryRoot.appendingPathComponent("Schemas/datasets").path)
-
-            """.write(toFile: directory.file("hub.yaml"), atomically: true, encoding: .utf8)
-            let config = directory.file("hub.yaml")
+            let (config, url) = try hubConfiguration(database, in: directory)
             for id in ["ig", "ana", "bo"] {
                 let added = try concord("hub", "user", "add", "--config", config, "--as", "tests", "--id", id, "--role", "ig-officer")
                 #expect(added.status == 0, "\(added.error)")
