@@ -180,6 +180,7 @@ extension LinkageReport {
             "flagged_persons": .integer(flaggedPersons),
             "new_nodes": .integer(run.newNodes), "removed_nodes": .integer(run.removedNodes), "clustered_nodes": .integer(run.clusteredNodes),
             "merges": .integer(run.merges), "splits": .integer(run.splits),
+            "merges_by_key": .object(run.mergesByKey.mapValues { .integer($0) }), "splits_by_key": .object(run.splitsByKey.mapValues { .integer($0) }),
             "conflicts": .object(run.conflicts.mapValues { .integer($0) }),
             "milliseconds": .integer(run.milliseconds),
         ])

@@ -215,8 +215,15 @@ struct LinkageRun {
         for (pass, count) in clustering.ambiguousValues.enumerated() where count > 0 {
             figures.ambiguousValues[plan.passes[pass].key] = count
         }
-        figures.merges = identities.events.filter { $0.kind == .merge }.count
-        figures.splits = identities.events.filter { $0.kind == .split }.count
+        for event in identities.events {
+            let key = event.pass >= 0 ? plan.passes[event.pass].key : "none"
+            switch event.kind {
+            case .merge: figures.mergesByKey[key, default: 0] += 1
+            case .split: figures.splitsByKey[key, default: 0] += 1
+            }
+        }
+        figures.merges = figures.mergesByKey.values.reduce(0, +)
+        figures.splits = figures.splitsByKey.values.reduce(0, +)
         result = Result(nodes: nodes, persons: identities.persons, evidence: clustering.evidence,
                         flagged: roots.map { flaggedRoots.contains($0) }, events: identities.events)
     }

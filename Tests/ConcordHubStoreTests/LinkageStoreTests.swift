@@ -129,6 +129,9 @@ struct LinkageStoreTests {
             #expect(audited.count == 5)
             guard case .object(let details)? = audited.last?.entry.details else { Issue.record("no details"); return }
             #expect(details["splits"] == .integer(1))
+            #expect(details["splits_by_key"] == .object(["mk3": .integer(1)]), "the audit log says which key caused the split")
+            guard case .object(let mergeDetails) = audited[audited.count - 2].entry.details else { Issue.record("no details"); return }
+            #expect(mergeDetails["merges_by_key"] == .object(["mk3": .integer(1)]))
             #expect(details["persons"] == .integer(3))
             #expect(try await hub.store.verifyAuditLog().isIntact)
         }

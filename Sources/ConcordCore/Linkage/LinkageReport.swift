@@ -88,6 +88,9 @@ public struct LinkageReport: Sendable, Hashable, Codable {
         public var clusteredNodes: Int
         public var merges: Int
         public var splits: Int
+        /// Merges and splits by the key that caused them (`none`: a person whose records all went).
+        public var mergesByKey: [String: Int] = [:]
+        public var splitsByKey: [String: Int] = [:]
         /// Joins refused because a unique key disagreed, by that key.
         public var conflicts: [String: Int]
         /// Values shared by two or more already-linked persons, which linked nobody to them, by pass key.
