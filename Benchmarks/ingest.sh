@@ -12,29 +12,14 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ROWS=1000000
-while (($#)); do
-    case "$1" in
-        --rows) ROWS=$2; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
-    esac
-done
-CONCORD=${CONCORD:-.build/release/concord}
 OUT=bench-output/ingest
-TIME=/usr/bin/time
-[[ -x $CONCORD ]] || { echo "no release binary at $CONCORD: run 'make bench' (or swift build -c release)" >&2; exit 1; }
+source Benchmarks/lib-bench.sh
+bench_arguments "$@"
 source scripts/lib-hub.sh
 trap hub_stop EXIT
 rm -rf "$OUT"
 mkdir -p "$OUT/agent/keys"
 root=$(pwd)
-
-measure() { # log-file command... -> SECONDS_TAKEN PEAK_KIB
-    local log=$1; shift
-    "$TIME" -f '%e %M' -o "$log" "$@"
-    read -r SECONDS_TAKEN PEAK_KIB < "$log"
-}
 
 echo "== synthetic extract: police_da_incidents, $ROWS rows"
 "$CONCORD" keys new-linkage-key --out "$OUT/linkage.key" > /dev/null 2>&1

@@ -15,19 +15,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ROWS=1000000
-while (($#)); do
-    case "$1" in
-        --rows) ROWS=$2; shift 2 ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
-    esac
-done
-CONCORD=${CONCORD:-.build/release/concord}
 OUT=bench-output/linkage
-TIME=/usr/bin/time
 AGREEMENT=youth-violence-vulnerability
-[[ -x $CONCORD ]] || { echo "no release binary at $CONCORD: run 'make bench' (or swift build -c release)" >&2; exit 1; }
+source Benchmarks/lib-bench.sh
+bench_arguments "$@"
 source scripts/lib-hub.sh
 trap hub_stop EXIT
 rm -rf "$OUT"
@@ -35,12 +26,6 @@ mkdir -p "$OUT"
 root=$(pwd)
 declare -A AGENCY=([csc_referrals]=essex-childrens-services [school_attendance]=essex-education [police_da_incidents]=essex-police)
 DATASETS=(csc_referrals school_attendance police_da_incidents)
-
-measure() { # log-file command... -> SECONDS_TAKEN PEAK_KIB
-    local log=$1; shift
-    "$TIME" -f '%e %M' -o "$log" "$@"
-    read -r SECONDS_TAKEN PEAK_KIB < "$log"
-}
 
 "$CONCORD" keys new-linkage-key --out "$OUT/linkage.key" > /dev/null 2>&1
 hub_start "$OUT/hub"
