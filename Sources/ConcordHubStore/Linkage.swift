@@ -103,16 +103,6 @@ extension HubStore {
         }
     }
 
-    /// The report of the linkage as it stands, or nil when the agreement was never linked.
-    public func linkageReport(agreement: Agreement, plan: LinkagePlan) async throws -> LinkageReport? {
-        try await withLinkageTransaction { transaction in
-            let rows = try await transaction.query("SELECT last_run FROM linkages WHERE agreement_id = \(agreement.id)").collect()
-            guard let text = try rows.first?.decode(String?.self),
-                  let figures = try? JSONDecoder().decode(LinkageReport.RunFigures.self, from: Data(text.utf8)) else { return nil }
-            return try await linkageReport(agreementID: agreement.id, agreementVersion: agreement.version, plan: plan, run: figures, in: transaction)
-        }
-    }
-
     private func linkageReport(agreementID: String, agreementVersion: Int, plan: LinkagePlan, run: LinkageReport.RunFigures,
                                in transaction: HubTransaction) async throws -> LinkageReport {
         try await transaction.query("""

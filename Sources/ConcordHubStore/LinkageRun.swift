@@ -216,7 +216,7 @@ struct LinkageRun {
             figures.ambiguousValues[plan.passes[pass].key] = count
         }
         for event in identities.events {
-            let key = event.pass >= 0 ? plan.passes[event.pass].key : "none"
+            let key = self.key(causing: event) ?? "none"
             switch event.kind {
             case .merge: figures.mergesByKey[key, default: 0] += 1
             case .split: figures.splitsByKey[key, default: 0] += 1
@@ -267,9 +267,14 @@ struct LinkageRun {
             """)
     }
 
+    /// The key of the pass that caused a merge or split, if one did.
+    private func key(causing event: PersonIdentities.Event) -> String? {
+        event.pass >= 0 ? plan.passes[event.pass].key : nil
+    }
+
     private func record(events: [PersonIdentities.Event]) async throws {
         guard !events.isEmpty else { return }
-        let keys = events.map { $0.pass >= 0 ? plan.passes[$0.pass].key : "" }
+        let keys = events.map { key(causing: $0) ?? "" }
         try await transaction.query("""
             INSERT INTO linkage_events (agreement_id, run, kind, person, other, key)
             SELECT \(agreementID), \(runNumber), kind, person, other, nullif(key, '')

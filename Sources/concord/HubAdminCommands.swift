@@ -28,14 +28,26 @@ struct HubConfigOptions: ParsableArguments {
         return .operator(operatorName ?? environment["SUDO_USER"] ?? environment["USER"] ?? "operator")
     }
 
+    /// The configuration and the dataset schemas it names.
+    func loadWithCatalogue() throws -> (configuration: HubConfiguration, catalogue: SchemaCatalogue) {
+        let configuration = try load()
+        return (configuration, try DocumentFiles.loadCatalogue(configuration.schemasDirectory))
+    }
+
     /// Runs `body` with the hub's store (starting the embedded cluster if the hub is not running).
     /// - Parameter agreementsToApply: agreements `body` applies (see `HubRuntime.withStore`).
     func withStore<T: Sendable>(agreementsToApply: [Agreement] = [], _ body: (HubStore) async throws -> T) async throws -> T {
+        let (configuration, catalogue) = try loadWithCatalogue()
+        return try await withStore(configuration, catalogue: catalogue, agreementsToApply: agreementsToApply, body)
+    }
+
+    /// As `withStore(agreementsToApply:_:)`, for a command that has loaded the configuration and
+    /// schemas already (`loadWithCatalogue()`).
+    func withStore<T: Sendable>(_ configuration: HubConfiguration, catalogue: SchemaCatalogue, agreementsToApply: [Agreement] = [],
+                                _ body: (HubStore) async throws -> T) async throws -> T {
         var logger = Logger(label: "concord.hub")
         logger.logLevel = .warning
-        let configuration = try load()
-        return try await HubRuntime.withStore(configuration, catalogue: try DocumentFiles.loadCatalogue(configuration.schemasDirectory), logger: logger,
-                                              agreementsToApply: agreementsToApply, body)
+        return try await HubRuntime.withStore(configuration, catalogue: catalogue, logger: logger, agreementsToApply: agreementsToApply, body)
     }
 }
 
@@ -216,8 +228,7 @@ extension AgreementCommand {
         @Argument(help: ArgumentHelp("Agreement files.", valueName: "file")) var files: [String]
 
         func run() async throws {
-            let configuration = try hub.load()
-            let catalogue = try DocumentFiles.loadCatalogue(configuration.schemasDirectory)
+            let (configuration, catalogue) = try hub.loadWithCatalogue()
             var loaded: [(String, Agreement)] = []
             var problems: [DocumentProblem] = []
             for file in files {
@@ -234,7 +245,7 @@ extension AgreementCommand {
                 Console.note("nothing applied: \(problems.count) problem\(problems.count == 1 ? "" : "s")")
                 throw ExitCode(1)
             }
-            let outcomes = try await hub.withStore(agreementsToApply: loaded.map(\.1)) { store in
+            let outcomes = try await hub.withStore(configuration, catalogue: catalogue, agreementsToApply: loaded.map(\.1)) { store in
                 var outcomes: [String] = []
                 for (text, agreement) in loaded {
                     let outcome = try await store.applyAgreement(yaml: text, agreement: agreement, by: hub.actor)

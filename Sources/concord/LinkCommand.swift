@@ -1,6 +1,5 @@
 import ArgumentParser
 import ConcordCore
-import ConcordFiles
 import ConcordHubServer
 import ConcordHubStore
 import Foundation
@@ -34,8 +33,8 @@ extension HubCommand {
         var format: OutputFormat = .text
 
         func run() async throws {
-            let catalogue = try DocumentFiles.loadCatalogue(try hub.load().schemasDirectory)
-            let reports = try await hub.withStore { store in
+            let (configuration, catalogue) = try hub.loadWithCatalogue()
+            let reports = try await hub.withStore(configuration, catalogue: catalogue) { store in
                 try await store.updateLinkages(catalogue: catalogue, actor: hub.actor, rebuild: rebuild) { agreement == nil || $0.id == agreement }
             }
             if let agreement, reports.isEmpty { throw ValidationError("no agreement \(agreement) in force that permits linkage") }

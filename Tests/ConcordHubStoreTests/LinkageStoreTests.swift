@@ -61,11 +61,14 @@ struct LinkageStoreTests {
         /// Each published row's person, in the order the rows were loaded.
         func persons(_ dataset: String) async throws -> [Int64] {
             let linked = try #require(try await store.linkedDatasets(plan: plan).first { $0.dataset == dataset })
+            var binds = PostgresBindings()
+            binds.append(agreement.id)
+            binds.append(dataset)
             return try await store.withLinkageTransaction { transaction in
                 try await transaction.query(PostgresQuery(unsafeSQL: """
                     SELECT n.person FROM \(linked.view) d JOIN linkage_nodes n
-                    ON n.agreement_id = '\(agreement.id)' AND n.dataset = '\(dataset)' AND n.keys = \(linked.keys) ORDER BY d."_row"
-                    """)).decode(Int64.self).all()
+                    ON n.agreement_id = $1 AND n.dataset = $2 AND n.keys = \(linked.keys) ORDER BY d."_row"
+                    """, binds: binds)).decode(Int64.self).all()
             }
         }
     }
