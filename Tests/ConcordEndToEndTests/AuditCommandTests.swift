@@ -10,20 +10,20 @@ struct AuditCommandTests {
     @Test func aKeptCheckpointCatchesADeletedEntry() async throws {
         try await withFreshDatabase { database in
             let directory = try TemporaryDirectory()
-            let (config, url) = try hubConfiguration(database, in: directory)
+            let (config, url) = try await hubConfiguration(database, in: directory)
             for id in ["ig", "ana", "bo"] {
-                let added = try concord("hub", "user", "add", "--config", config, "--as", "tests", "--id", id, "--role", "ig-officer")
+                let added = try await asyncConcord("hub", "user", "add", "--config", config, "--as", "tests", "--id", id, "--role", "ig-officer")
                 #expect(added.status == 0, "\(added.error)")
             }
-            let checkpoint = try concord("audit", "checkpoint", "--config", config, "--out", directory.file("kept.note"))
+            let checkpoint = try await asyncConcord("audit", "checkpoint", "--config", config, "--out", directory.file("kept.note"))
             #expect(checkpoint.status == 0 && checkpoint.error.contains("checkpoint of 3 entries"), "\(checkpoint.error)")
 
-            let log = try concord("audit", "log", "--config", config, "--as", "tests", "--action", "user.add", "--format", "csv")
+            let log = try await asyncConcord("audit", "log", "--config", config, "--as", "tests", "--action", "user.add", "--format", "csv")
             #expect(log.status == 0, "\(log.error)")
             let lines = log.output.split(separator: "\n")
             #expect(lines.first == "seq,at,actor,role,agency,action,subject,outcome,agreements,dataset,rows,reasons")
             #expect(lines.count == 4 && lines[2].contains(",operator:tests,operator,,user.add,ana,ok,"))
-            let verified = try concord("audit", "verify", "--config", config, "--checkpoint", directory.file("kept.note"))
+            let verified = try await asyncConcord("audit", "verify", "--config", config, "--checkpoint", directory.file("kept.note"))
             #expect(verified.status == 0 && verified.output.hasPrefix("audit log: ok: 4 entries"), "\(verified.output) \(verified.error)")
             let independent = try independentlyVerified(url, in: directory)
             #expect(independent.status == 0, "\(independent.error)")
@@ -31,7 +31,7 @@ struct AuditCommandTests {
             let deleted = try run(try psql(), [url, "-v", "ON_ERROR_STOP=1", "-c",
                                                "ALTER TABLE audit_log DISABLE TRIGGER USER; DELETE FROM audit_log WHERE seq = 2; ALTER TABLE audit_log ENABLE TRIGGER USER"])
             #expect(deleted.status == 0, "\(deleted.error)")
-            let caught = try concord("audit", "verify", "--config", config, "--checkpoint", directory.file("kept.note"))
+            let caught = try await asyncConcord("audit", "verify", "--config", config, "--checkpoint", directory.file("kept.note"))
             #expect(caught.status == 1)
             #expect(caught.output.hasPrefix("audit log: entry 2: entry 2 is missing: the next entry is 3"), "\(caught.output)")
             let independentAfter = try independentlyVerified(url, in: directory)

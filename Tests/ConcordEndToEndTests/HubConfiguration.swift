@@ -6,8 +6,8 @@ import Testing
 /// Hub keys and a `concord-hub/1` configuration in `directory` for a fresh test database, as an
 /// operator writes them: the commands that read the database directly take it with `--config`.
 /// Returns the configuration's path and the database's URL.
-func hubConfiguration(_ database: HubDatabaseConfiguration, in directory: TemporaryDirectory) throws -> (config: String, url: String) {
-    let made = try concord("keys", "new-hub", "--out", directory.file("keys"))
+func hubConfiguration(_ database: HubDatabaseConfiguration, in directory: TemporaryDirectory) async throws -> (config: String, url: String) {
+    let made = try await asyncConcord("keys", "new-hub", "--out", directory.file("keys"))
     try #require(made.status == 0, "\(made.error)")
     let url = try #require(testDatabaseURL).replacingOccurrences(of: "/concord_test", with: "/\(database.database)")
     try """

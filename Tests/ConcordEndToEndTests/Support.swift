@@ -38,6 +38,16 @@ func concord(_ arguments: String..., in directory: String? = nil) throws -> RunR
     try run(concordBinary, arguments, in: directory)
 }
 
+/// `concord(…)` for commands that use the test PostgreSQL: the wait for the process happens on a
+/// thread of its own. Blocking the test process's few cooperative threads instead can deadlock:
+/// the command may wait for a database lock that an in-process test holds and can only release
+/// when one of those threads runs it (two such commands at once on two cores did).
+func asyncConcord(_ arguments: String..., in directory: String? = nil) async throws -> RunResult {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try run(concordBinary, arguments, in: directory) }) }
+    }
+}
+
 /// A temporary directory removed when the test ends.
 final class TemporaryDirectory: Sendable {
     let path: String
