@@ -63,11 +63,11 @@ socket_dir=$root/$OUT/hub/data/postgres/socket
 PSQL=(psql -X -q -h "$socket_dir" -U concord -d concord -v ON_ERROR_STOP=1)
 # The agreement's keys in order, as each table carries them (police records have no UPN), in
 # the form nodes store them (docs/linkage.md, section 2).
-all_keys='md5(d.mk_upn)::uuid, md5(d.mk2)::uuid, md5(d.mk3)::uuid, md5(d.mk3_swapped)::uuid, md5(d.mk4)::uuid, md5(d.mk5)::uuid'
-declare -A KEYS=([csc_referrals]=$all_keys [school_attendance]=$all_keys [police_da_incidents]=${all_keys/md5(d.mk_upn)::uuid/NULL::uuid})
+all_keys='d.mk_upn, d.mk2, d.mk3, d.mk3_swapped, d.mk4, d.mk5'
+declare -A KEYS=([csc_referrals]=$all_keys [school_attendance]=$all_keys [police_da_incidents]=${all_keys/d.mk_upn/NULL::text})
 linked_rows() { # dataset columns -> the SELECT of every published row with its person
     echo "SELECT $2 FROM current_$1 d JOIN linkage_nodes n ON n.agreement_id = '$AGREEMENT' AND n.dataset = '$1'
-          AND n.keys = ARRAY[${KEYS[$1]}]::uuid[] ORDER BY d._row"
+          AND n.keys = ARRAY[${KEYS[$1]}]::text[] ORDER BY d._row"
 }
 # As the hub reads linked rows (HubStore.withLinkageTransaction).
 LINKED_PSQL=(env PGOPTIONS='-c enable_nestloop=off' "${PSQL[@]}")

@@ -10,8 +10,8 @@ public struct LinkedDataset: Sendable, Hashable {
     public var dataset: String
     /// `current_<dataset>`, double-quoted.
     public var view: String
-    /// `ARRAY[md5(d."mk2")::uuid, NULL::uuid, …]::uuid[]` (`NULL` for keys the table lacks), built
-    /// only from validated identifiers.
+    /// `ARRAY[d."mk2", NULL::text, …]::text[]` (`NULL` for keys the table lacks), built only from
+    /// validated identifiers.
     public var keys: String
 }
 
@@ -35,10 +35,10 @@ extension HubStore {
             guard !columns.isEmpty else { continue }
             let cells = plan.keys.enumerated().map { index, key in
                 let column = DatasetTable.sqlName(for: key)
-                return dataset.carries[index] && columns.contains(column) && DatasetTable.isValidIdentifier(column) ? "md5(d.\(quoted(column)))::uuid" : "NULL::uuid"
+                return dataset.carries[index] && columns.contains(column) && DatasetTable.isValidIdentifier(column) ? "d.\(quoted(column))" : "NULL::text"
             }
             result.append(LinkedDataset(dataset: dataset.name, view: quoted("current_" + dataset.name),
-                                        keys: "ARRAY[\(cells.joined(separator: ", "))]::uuid[]"))
+                                        keys: "ARRAY[\(cells.joined(separator: ", "))]::text[]"))
         }
         return result
     }

@@ -60,7 +60,7 @@ struct LinkageRun {
     /// same extracts hold the same rows.
     mutating func synchroniseNodes(datasets: [LinkedDataset]) async throws {
         try await transaction.query("""
-            CREATE TEMP TABLE linkage_current (dataset text NOT NULL, keys uuid[] NOT NULL, records bigint NOT NULL) ON COMMIT DROP
+            CREATE TEMP TABLE linkage_current (dataset text NOT NULL, keys text[] NOT NULL, records bigint NOT NULL) ON COMMIT DROP
             """)
         try await transaction.query("CREATE TEMP TABLE linkage_touched (person bigint PRIMARY KEY) ON COMMIT DROP")
         var changed: [(dataset: LinkedDataset, extracts: [Int64])] = []
@@ -85,7 +85,7 @@ struct LinkageRun {
         }
         figures.datasetsRead = changed.map(\.dataset.dataset)
         guard !changed.isEmpty else {
-            try await transaction.query("CREATE TEMP TABLE linkage_work (node bigint, dataset text, keys uuid[], records bigint, person bigint, evidence text, new boolean) ON COMMIT DROP")
+            try await transaction.query("CREATE TEMP TABLE linkage_work (node bigint, dataset text, keys text[], records bigint, person bigint, evidence text, new boolean) ON COMMIT DROP")
             return
         }
         let changedNames = changed.map(\.dataset.dataset)
@@ -176,11 +176,15 @@ struct LinkageRun {
         }
         var uniqueValues: [[Int32]] = []
         for key in plan.uniqueKeys {
+            // Each distinct value gets a number (0 is "none"): grouped by hashing, as sorting
+            // the values would compare them by collation.
             var values = Array(repeating: Int32(0), count: nodes.count)
-            for try await (node, rank) in try await transaction.query("""
-                SELECT node, (dense_rank() OVER (ORDER BY keys[\(key + 1)]))::integer FROM linkage_work WHERE keys[\(key + 1)] IS NOT NULL
-                """).decode((Int64, Int32).self) {
-                values[Int(index(of: node))] = rank
+            var number: Int32 = 0
+            for try await group in try await transaction.query("""
+                SELECT array_agg(node) FROM linkage_work WHERE keys[\(key + 1)] IS NOT NULL GROUP BY keys[\(key + 1)]
+                """).decode([Int64].self) {
+                number += 1
+                for node in group { values[Int(index(of: node))] = number }
             }
             uniqueValues.append(values)
         }
