@@ -15,7 +15,7 @@ ARGS ?=
 
 RELEASE_BUILD = $(SWIFT) build -c release $(SWIFT_BUILD_FLAGS)
 
-.PHONY: help deps build test release demo bench clean
+.PHONY: help deps build test docker-check release demo bench clean
 
 help: ## List the targets
 	@echo 'Concord make targets:'
@@ -28,8 +28,11 @@ deps: ## Install missing Debian packages (PostgreSQL 15, libssl-dev, libpq-dev, 
 build: deps ## Debug build (swift build)
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 
-test: deps ## Run all tests against a throwaway PostgreSQL (CONCORD_TEST_DATABASE_URL)
+test: deps docker-check ## Run all tests against a throwaway PostgreSQL (CONCORD_TEST_DATABASE_URL)
 	scripts/with-test-postgres.sh $(SWIFT) test $(SWIFT_TEST_FLAGS)
+
+docker-check: deps ## Validate docker/compose.yaml (docker-compose config; no Docker engine needed)
+	docker-compose -f docker/compose.yaml config -q
 
 release: ## Release build (swift build -c release)
 	$(RELEASE_BUILD)
