@@ -54,12 +54,12 @@ OUT=$(cd "$OUT" && pwd)
 current_step="setup"
 trap 'rc=$?; echo "demo: FAILED at step: $current_step (exit $rc)" >&2; exit $rc' ERR
 
-STEPS=15
+STEPS=14
 step_number=0
 step() {
     step_number=$((step_number + 1))
     current_step="$step_number/$STEPS $1"
-    printf '\n==> %s\n' "$current_step"
+    printf '\n==> %s  (%d s)\n' "$current_step" "$SECONDS"
 }
 # RELEASE=(--agreement A … --agency ID): what dataset $1 is shared under, and by whom.
 release_flags() { local a; RELEASE=(); for a in ${AGREEMENT[$1]}; do RELEASE+=(--agreement "$a"); done; RELEASE+=(--agency "${AGENCY[$1]}"); }
@@ -214,11 +214,12 @@ print("Rows pushed, per agency (each upload loaded whole and acknowledged by a s
 for u in sorted(json.load(open(uploads_file))["uploads"], key=lambda u: u["agency"]):
     r = u.get("receipt", {}).get("receipt", {})
     print(f"  {u['agency']:26} {u['dataset']:20} {r.get('rows_loaded', 0):>7} rows  {u['state']:8}  receipt {r.get('receipt_id', '-')}")
-print("Linkage, per agreement (share of each dataset's records linked to a record of another):")
+print("Linkage, per agreement: persons found, and the share of one agency's records whose person the other agency knows too:")
 for request in (linked, counts):
     r = json.load(open(f"{requests}/{request}.linkage.json"))
-    rates = ", ".join(f"{d['dataset']} {d['matchRate']:.1%} of {d['records']}" for d in r["datasets"])
-    print(f"  {r['agreement']} v{r['agreementVersion']}: {r['persons']} persons; {rates}")
+    print(f"  {r['agreement']} v{r['agreementVersion']}: {r['persons']} persons from " + ", ".join(f"{d['records']} {d['dataset']}" for d in r["datasets"]) + " records")
+    for p in r["pairs"]:
+        print(f"    {p['dataset']:20} also in {p['other']:20} {p['records']:>6} records ({p['rate']:.1%})")
 print("Outputs downloaded by the analyst:")
 for request, what in ((linked, "linked row-level records"), (counts, "aggregate cells and totals")):
     with open(f"{requests}/{request}.csv", newline="") as f:
