@@ -1,7 +1,7 @@
 # Concord: common tasks. `make` alone lists them.
 #
 #   make test SWIFT_TEST_FLAGS='--filter ConcordCoreTests'
-#   make demo ARGS='--people 20000 --seed 7'
+#   make demo ARGS='--people 20000 --seed 7'   (--exit: stop the hub at the end)
 #   make bench ARGS='...'
 
 SHELL := /bin/bash
@@ -37,7 +37,7 @@ docker-check: deps ## Validate docker/compose.yaml (docker-compose config; no Do
 release: ## Release build (swift build -c release)
 	$(RELEASE_BUILD)
 
-demo: deps ## Foundation demo: synth, pseudonymise, summary in demo-output/ (ARGS: --people N --seed N)
+demo: deps ## The whole exchange in demo-output/, hub left running until Ctrl-C (ARGS: --people N --seed N --exit)
 	$(RELEASE_BUILD)
 	scripts/demo.sh $(ARGS)
 
