@@ -1,7 +1,7 @@
 # Concord: common tasks. `make` alone lists them.
 #
 #   make test SWIFT_TEST_FLAGS='--filter ConcordCoreTests'
-#   make demo ARGS='--people 20000 --seed 7'
+#   make demo ARGS='--people 20000 --seed 7'   (--exit: stop the hub at the end)
 #   make bench ARGS='...'
 
 SHELL := /bin/bash
@@ -15,7 +15,7 @@ ARGS ?=
 
 RELEASE_BUILD = $(SWIFT) build -c release $(SWIFT_BUILD_FLAGS)
 
-.PHONY: help deps build test release demo bench clean
+.PHONY: help deps build test docker-check release demo bench clean
 
 help: ## List the targets
 	@echo 'Concord make targets:'
@@ -28,13 +28,16 @@ deps: ## Install missing Debian packages (PostgreSQL 15, libssl-dev, libpq-dev, 
 build: deps ## Debug build (swift build)
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 
-test: deps ## Run all tests against a throwaway PostgreSQL (CONCORD_TEST_DATABASE_URL)
+test: deps docker-check ## Run all tests against a throwaway PostgreSQL (CONCORD_TEST_DATABASE_URL)
 	scripts/with-test-postgres.sh $(SWIFT) test $(SWIFT_TEST_FLAGS)
+
+docker-check: deps ## Validate docker/compose.yaml (docker-compose config; no Docker engine needed)
+	docker-compose -f docker/compose.yaml config -q
 
 release: ## Release build (swift build -c release)
 	$(RELEASE_BUILD)
 
-demo: deps ## Foundation demo: synth, pseudonymise, summary in demo-output/ (ARGS: --people N --seed N)
+demo: deps ## The whole exchange in demo-output/, hub left running until Ctrl-C (ARGS: --people N --seed N --exit)
 	$(RELEASE_BUILD)
 	scripts/demo.sh $(ARGS)
 

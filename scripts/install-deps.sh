@@ -12,6 +12,7 @@
 #   python3-cryptography  the Python opener of the envelope test vector (cross-checked by the tests)
 #   time          GNU /usr/bin/time, for benchmarks
 #   make          the Makefile itself (not guaranteed on a fresh machine)
+#   docker-compose  validates docker/compose.yaml (make docker-check); needs no Docker engine
 #
 # Installing `postgresql` on Debian normally creates and starts a cluster "main" on
 # port 5432. Concord never uses it (each test run starts its own cluster on a free
@@ -20,7 +21,7 @@
 # to create that cluster. Existing clusters are never touched.
 set -euo pipefail
 
-PACKAGES=(postgresql libssl-dev libpq-dev libzstd-dev python3 python3-yaml python3-cryptography time make curl)
+PACKAGES=(postgresql libssl-dev libpq-dev libzstd-dev python3 python3-yaml python3-cryptography time make curl docker-compose)
 PG_MAJOR=15
 DROPIN_DIR=/etc/postgresql-common/createcluster.d
 DROPIN="$DROPIN_DIR/zz-concord-install-deps.conf"

@@ -19,6 +19,9 @@ struct BenchCommand: AsyncParsableCommand {
             Concord's prepared libcrypto states (PrekeyedHMACSHA256, what pseudonymise uses); a bare
             SHA-256 of the same message through swift-crypto is shown for reference. The three HMAC paths
             produce the same codes (checked before measuring).
+
+            Example:
+              concord bench hmac --count 5000000 --length 120
             """
         )
 

@@ -147,7 +147,10 @@ extension HubCommand {
         }
 
         struct List: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List registered agencies.")
+            static let configuration = CommandConfiguration(
+                abstract: "List registered agencies.",
+                discussion: "One line each: id, enabled or disabled, signing key id, name.\n\nExample:\n  concord hub agency list --config /etc/concord/hub.yaml"
+            )
             @OptionGroup var hub: HubConfigOptions
 
             func run() async throws {

@@ -74,6 +74,11 @@ struct HubCommand: AsyncParsableCommand {
             one linkage key version, or whose quasi-identifiers are finer than the schema allows
             (a full date of birth or postcode). Prints each problem with its line and column and
             exits 1 if there is any; an agency can run it on its own output before sending.
+            With --agreement (and --agency), it is held to what those agreements permit instead.
+
+            Example:
+              concord hub check-extract --schema Schemas/datasets/csc_referrals.yaml --in csc_referrals.pseudonymised.csv \\
+                  --agreement early-help-domestic-abuse --agency essex-childrens-services
             """
         )
 

@@ -33,6 +33,9 @@ struct KeysCommand: AsyncParsableCommand {
 
             Rotate by creating a key with the next --version; match keys carry the version, so
             values under different versions are never compared.
+
+            Example:
+              concord keys new-linkage-key --out /etc/concord/keys/linkage.key
             """
         )
 
@@ -123,7 +126,13 @@ struct KeysCommand: AsyncParsableCommand {
     struct Inspect: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show what a key file is and its id, never the secret.",
-            discussion: "Works on linkage keys, private keys, the hub's person-id secret and public key files. Two agencies hold the same linkage key exactly when the ids match."
+            discussion: """
+            Works on linkage keys, private keys, the hub's person-id secret and public key files. Two
+            agencies hold the same linkage key exactly when the ids match.
+
+            Example:
+              concord keys inspect /etc/concord/keys/linkage.key
+            """
         )
 
         @Argument(help: ArgumentHelp("A key file.", valueName: "file"))

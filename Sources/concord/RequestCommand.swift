@@ -97,7 +97,7 @@ struct RequestCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Your requests (and, for an IG officer, those you may approve), newest first.",
-            discussion: "One line each: id, state, agreement, requester, level, created."
+            discussion: "One line each: id, state, agreement, requester, level, created.\n\nExample:\n  CONCORD_TOKEN_FILE=~/.concord/token concord request list"
         )
 
         @OptionGroup var hub: HubSession
@@ -114,7 +114,7 @@ struct RequestCommand: AsyncParsableCommand {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "One request: its state, the decision's reasons, the approval, the output's digest.",
-            discussion: "With --json, the hub's answer as it came (docs/openapi.yaml, AnalystRequest)."
+            discussion: "With --json, the hub's answer as it came (docs/openapi.yaml, AnalystRequest).\n\nExample:\n  concord request status 3f0c… --json"
         )
 
         @OptionGroup var hub: HubSession
@@ -129,7 +129,8 @@ struct RequestCommand: AsyncParsableCommand {
 
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Cancel your request while it is pending or approved, or ready and not yet downloaded.")
+            abstract: "Cancel your request while it is pending or approved, or ready and not yet downloaded.",
+            discussion: "Example:\n  concord request cancel 3f0c…")
 
         @OptionGroup var hub: HubSession
         @Argument(help: ArgumentHelp("The request's id.", valueName: "id")) var id: String
@@ -159,7 +160,10 @@ struct RequestCommand: AsyncParsableCommand {
     }
 
     struct Deny: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Deny a pending request, with a reason the requester sees (IG officers).")
+        static let configuration = CommandConfiguration(
+            abstract: "Deny a pending request, with a reason the requester sees (IG officers).",
+            discussion: "The reason is kept in the audit log.\n\nExample:\n  concord request deny 3f0c… --reason \"Outside the agreement's purpose\""
+        )
 
         @OptionGroup var decision: DecisionArguments
 

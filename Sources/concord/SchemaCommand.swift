@@ -16,6 +16,9 @@ struct SchemaCommand: AsyncParsableCommand {
             discussion: """
             Each problem is reported as FILE:LINE:COLUMN: FIELD-PATH: message. Exits 1 if any file
             is invalid. The format is specified in docs/dataset-schema.md.
+
+            Example:
+              concord schema check Schemas/datasets/*.yaml
             """
         )
 
@@ -47,7 +50,13 @@ struct SchemaCommand: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Explain what a schema lets leave the agency.",
-            discussion: "Lists each field with its role and what becomes of it, then the match keys and the columns of a pseudonymised extract."
+            discussion: """
+            Lists each field with its role and what becomes of it, then the match keys and the
+            columns of a pseudonymised extract.
+
+            Example:
+              concord schema show Schemas/datasets/police_da_incidents.yaml
+            """
         )
 
         @Argument(help: ArgumentHelp("A dataset schema file.", valueName: "file"))

@@ -15,6 +15,28 @@ struct CommandLineTests {
         #expect(pseudonymise.output.contains("Example:"))
     }
 
+    @Test("every command's help has an example")
+    func everyLeafHasAnExample() throws {
+        // The whole command tree as swift-argument-parser describes it (ToolInfoV0).
+        let dump = try concord("--experimental-dump-help")
+        #expect(dump.status == 0, "\(dump.error)")
+        let tool = try #require(try JSONSerialization.jsonObject(with: Data(dump.output.utf8)) as? [String: Any])
+        var leaves: [(path: String, discussion: String)] = []
+        func walk(_ command: [String: Any], _ path: String) {
+            let name = command["commandName"] as? String ?? "?"
+            let here = path.isEmpty ? name : "\(path) \(name)"
+            let subcommands = (command["subcommands"] as? [[String: Any]] ?? []).filter { $0["commandName"] as? String != "help" }
+            if subcommands.isEmpty { leaves.append((here, command["discussion"] as? String ?? "")) }
+            for subcommand in subcommands { walk(subcommand, here) }
+        }
+        walk(try #require(tool["command"] as? [String: Any]), "")
+        #expect(leaves.count >= 30, "the tree was read: \(leaves.map(\.path))")
+        for leaf in leaves {
+            let example = leaf.discussion.contains("Example") || leaf.discussion.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("concord ") }
+            #expect(example, "`\(leaf.path) --help` has no example")
+        }
+    }
+
     @Test("a linkage key: created private, named by its id, never overwritten")
     func keys() throws {
         let directory = try TemporaryDirectory()

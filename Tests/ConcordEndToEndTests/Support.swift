@@ -43,8 +43,13 @@ func concord(_ arguments: String..., in directory: String? = nil) throws -> RunR
 /// the command may wait for a database lock that an in-process test holds and can only release
 /// when one of those threads runs it (two such commands at once on two cores did).
 func asyncConcord(_ arguments: String..., in directory: String? = nil) async throws -> RunResult {
+    try await asyncRun(concordBinary, arguments, in: directory)
+}
+
+/// `run(…)` waiting on a thread of its own (see `asyncConcord`).
+func asyncRun(_ executable: String, _ arguments: [String], in directory: String? = nil) async throws -> RunResult {
     try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try run(concordBinary, arguments, in: directory) }) }
+        Thread.detachNewThread { continuation.resume(with: Result { try run(executable, arguments, in: directory) }) }
     }
 }
 
