@@ -1,6 +1,7 @@
 import ConcordAgent
 import ConcordHubServer
 import ConcordHubStore
+import ConcordTestSupport
 import Foundation
 import Testing
 import Yams
