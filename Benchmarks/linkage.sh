@@ -11,40 +11,54 @@
 #     equi-join per dataset pair and key, pairs written out), in the same run.
 #   - quality: pairwise precision and recall against the truth `concord synth` wrote.
 #
-#   Benchmarks/linkage.sh [--rows N]        (default 1,000,000; results in bench-output/linkage/results.md)
+#   Benchmarks/linkage.sh [--rows N] [--reuse]   (default 1,000,000; results in bench-output/linkage/results.md)
+#
+#   --reuse measures again on the data an earlier run pushed (its --rows), skipping synth and push:
+#   for comparing linkage changes on the same data.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 OUT=bench-output/linkage
 AGREEMENT=youth-violence-vulnerability
+REUSE=false
+arguments=()
+for argument in "$@"; do [[ $argument == --reuse ]] && REUSE=true || arguments+=("$argument"); done
 source Benchmarks/lib-bench.sh
-bench_arguments "$@"
+bench_arguments "${arguments[@]}"
 source scripts/lib-hub.sh
 trap hub_stop EXIT
-rm -rf "$OUT"
-mkdir -p "$OUT"
+if $REUSE; then
+    [[ -f $OUT/hub/hub.yaml ]] || { echo "--reuse: no earlier run in $OUT" >&2; exit 1; }
+    ROWS=$(($(wc -l < "$OUT/data/csc_referrals/csc_referrals.csv") - 1))
+else
+    rm -rf "$OUT"
+    mkdir -p "$OUT"
+fi
 root=$(pwd)
 declare -A AGENCY=([csc_referrals]=essex-childrens-services [school_attendance]=essex-education [police_da_incidents]=essex-police)
 DATASETS=(csc_referrals school_attendance police_da_incidents)
 
-"$CONCORD" keys new-linkage-key --out "$OUT/linkage.key" > /dev/null 2>&1
-hub_start "$OUT/hub"
 HUB=(--config "$OUT/hub/hub.yaml" --as bench)
-"$CONCORD" agreement apply "${HUB[@]}" "Agreements/$AGREEMENT.v1.yaml" 2>/dev/null
-for dataset in "${DATASETS[@]}"; do
-    agency=${AGENCY[$dataset]}
-    echo "== $dataset: synth $ROWS rows, agent push as $agency"
-    "$CONCORD" synth --seed 1 --dataset "$dataset" --rows "$ROWS" --out "$OUT/data/$dataset" 2>/dev/null
-    mkdir -p "$OUT/$agency/keys"
-    "$CONCORD" keys new-agency --id "$agency" --out "$OUT/$agency/keys" > /dev/null 2>&1
-    "$CONCORD" hub agency add "${HUB[@]}" --id "$agency" --name "$agency" --public-key "$(cat "$OUT/$agency/keys/$agency.agency-signing.pub")" 2>/dev/null
-    agent_config "$OUT/$agency/agent.yaml" "$agency" "$dataset" "$root/$OUT/data/$dataset/$dataset.csv" "$AGREEMENT" "$root/$OUT/linkage.key"
-    "$CONCORD" agent push --config "$OUT/$agency/agent.yaml" 2> "$OUT/$agency/push.log"
-done
+push_extracts() { # synth each dataset and push it through its agency's agent
+    "$CONCORD" keys new-linkage-key --out "$OUT/linkage.key" > /dev/null 2>&1
+    hub_start "$OUT/hub"
+    "$CONCORD" agreement apply "${HUB[@]}" "Agreements/$AGREEMENT.v1.yaml" 2>/dev/null
+    for dataset in "${DATASETS[@]}"; do
+        agency=${AGENCY[$dataset]}
+        echo "== $dataset: synth $ROWS rows, agent push as $agency"
+        "$CONCORD" synth --seed 1 --dataset "$dataset" --rows "$ROWS" --out "$OUT/data/$dataset" 2>/dev/null
+        mkdir -p "$OUT/$agency/keys"
+        "$CONCORD" keys new-agency --id "$agency" --out "$OUT/$agency/keys" > /dev/null 2>&1
+        "$CONCORD" hub agency add "${HUB[@]}" --id "$agency" --name "$agency" --public-key "$(cat "$OUT/$agency/keys/$agency.agency-signing.pub")" 2>/dev/null
+        agent_config "$OUT/$agency/agent.yaml" "$agency" "$dataset" "$root/$OUT/data/$dataset/$dataset.csv" "$AGREEMENT" "$root/$OUT/linkage.key"
+        "$CONCORD" agent push --config "$OUT/$agency/agent.yaml" 2> "$OUT/$agency/push.log"
+    done
+    hub_stop
+}
+$REUSE || push_extracts
 
 # Measured with the hub stopped, so that its own background linkage (which follows every
 # publish) cannot run at the same time; the command starts and stops the embedded cluster itself.
-hub_stop
 echo "== concord hub link --rebuild (every key tuple new)"
 measure "$OUT/link-full.time" "$CONCORD" hub link "${HUB[@]}" --agreement "$AGREEMENT" --rebuild --format json > "$OUT/link-full.json" 2> "$OUT/link-full.log"
 FULL_SECONDS=$SECONDS_TAKEN; FULL_KIB=$PEAK_KIB

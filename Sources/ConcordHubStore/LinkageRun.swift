@@ -59,10 +59,6 @@ struct LinkageRun {
     /// published extracts changed since the last run: published extracts never change, so the
     /// same extracts hold the same rows.
     mutating func synchroniseNodes(datasets: [LinkedDataset]) async throws {
-        try await transaction.query("""
-            CREATE TEMP TABLE linkage_current (dataset text NOT NULL, keys text[] NOT NULL, records bigint NOT NULL) ON COMMIT DROP
-            """)
-        try await transaction.query("CREATE TEMP TABLE linkage_touched (person bigint PRIMARY KEY) ON COMMIT DROP")
         var changed: [(dataset: LinkedDataset, extracts: [Int64])] = []
         for dataset in datasets {
             // Only rows shared under this agreement are linked under it (linkage_outside_agreement).
@@ -84,20 +80,48 @@ struct LinkageRun {
                 """)
         }
         figures.datasetsRead = changed.map(\.dataset.dataset)
-        guard !changed.isEmpty else {
-            try await transaction.query("CREATE TEMP TABLE linkage_work (node bigint, dataset text, keys text[], records bigint, person bigint, evidence text, new boolean) ON COMMIT DROP")
+        try await transaction.query("""
+            CREATE TEMP TABLE linkage_work (node bigint, dataset text, keys text[], records bigint, person bigint, evidence text, new boolean) ON COMMIT DROP
+            """)
+        guard !changed.isEmpty else { return }
+        // New nodes are numbered from the nodes' own sequence, looked up once rather than per row.
+        let sequence = try await transaction.query("SELECT pg_get_serial_sequence('linkage_nodes', 'node')").collect().first?.decode(String.self) ?? ""
+        /// Each changed dataset's distinct key tuples of the extracts read, with their record
+        /// counts, into `linkage_work` as new nodes or into `linkage_current` to be compared.
+        func readTuples(asNewNodes: Bool) async throws {
+            for (dataset, extracts) in changed {
+                // The view and key array come from validated identifiers (LinkedDataset).
+                if asNewNodes {
+                    try await transaction.query("""
+                        INSERT INTO linkage_work
+                        SELECT nextval(\(sequence)::regclass), \(dataset.dataset), k, count(*), NULL, NULL, true FROM (
+                            SELECT \(unescaped: dataset.keys) AS k FROM \(unescaped: dataset.view) d WHERE d."_extract" = ANY(\(extracts))) s
+                        GROUP BY k
+                        """)
+                } else {
+                    try await transaction.query("""
+                        INSERT INTO linkage_current
+                        SELECT \(dataset.dataset), k, count(*) FROM (
+                            SELECT \(unescaped: dataset.keys) AS k FROM \(unescaped: dataset.view) d WHERE d."_extract" = ANY(\(extracts))) s
+                        GROUP BY k
+                        """)
+                }
+            }
+        }
+        let hadNodes = try await count("SELECT count(*) FROM (SELECT 1 FROM linkage_nodes WHERE agreement_id = \(agreementID) LIMIT 1) s") > 0
+        guard hadNodes else {
+            // A first run (or a rebuild): every tuple is new, nothing is gone or touched.
+            try await readTuples(asNewNodes: true)
+            figures.newNodes = try await count("SELECT count(*) FROM linkage_work")
+            try await transaction.query("ANALYZE linkage_work")
             return
         }
         let changedNames = changed.map(\.dataset.dataset)
-        for (dataset, extracts) in changed {
-            // The view and key array come from validated identifiers (LinkedDataset).
-            try await transaction.query("""
-                INSERT INTO linkage_current
-                SELECT \(dataset.dataset), k, count(*) FROM (
-                    SELECT \(unescaped: dataset.keys) AS k FROM \(unescaped: dataset.view) d WHERE d."_extract" = ANY(\(extracts))) s
-                GROUP BY k
-                """)
-        }
+        try await transaction.query("""
+            CREATE TEMP TABLE linkage_current (dataset text NOT NULL, keys text[] NOT NULL, records bigint NOT NULL) ON COMMIT DROP
+            """)
+        try await transaction.query("CREATE TEMP TABLE linkage_touched (person bigint PRIMARY KEY) ON COMMIT DROP")
+        try await readTuples(asNewNodes: false)
         try await transaction.query("ANALYZE linkage_current")
         figures.removedNodes = try await count("""
             WITH gone AS (
@@ -111,16 +135,14 @@ struct LinkageRun {
             UPDATE linkage_nodes n SET records = c.records FROM linkage_current c
             WHERE n.agreement_id = \(agreementID) AND c.dataset = n.dataset AND c.keys = n.keys AND n.records <> c.records
             """)
-        let hadPersons = try await count("SELECT count(*) FROM (SELECT 1 FROM linkage_nodes WHERE agreement_id = \(agreementID) LIMIT 1) s") > 0
         try await transaction.query("""
-            CREATE TEMP TABLE linkage_work ON COMMIT DROP AS
-            SELECT nextval(pg_get_serial_sequence('linkage_nodes', 'node')) AS node, c.dataset, c.keys, c.records,
-                   NULL::bigint AS person, NULL::text AS evidence, true AS new
+            INSERT INTO linkage_work
+            SELECT nextval(\(sequence)::regclass), c.dataset, c.keys, c.records, NULL, NULL, true
             FROM linkage_current c
             WHERE NOT EXISTS (SELECT 1 FROM linkage_nodes n WHERE n.agreement_id = \(agreementID) AND n.dataset = c.dataset AND n.keys = c.keys)
             """)
         figures.newNodes = try await count("SELECT count(*) FROM linkage_work")
-        if hadPersons && figures.newNodes > 0 {
+        if figures.newNodes > 0 {
             // Persons sharing any key value with a new tuple, in one pass over the nodes.
             let spaces = plan.valueSpaces
             // Keys are unnested in the select list (a ProjectSet), not by a lateral join: with
