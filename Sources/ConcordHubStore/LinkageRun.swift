@@ -179,16 +179,30 @@ struct LinkageRun {
         var previousPersons: [Int64] = []
         var previousEvidence: [Int8] = []
         let passIndex = Dictionary(uniqueKeysWithValues: plan.passes.enumerated().map { ($1.key, Int8($0)) })
+        // Read in the table's order (new nodes were written in node order) and sorted here if
+        // need be: cheaper than the database sorting millions of rows on disk.
+        var sorted = true
         for try await (node, person, evidence) in try await transaction.query("""
-            SELECT node, coalesce(person, 0), evidence FROM linkage_work ORDER BY node
+            SELECT node, coalesce(person, 0), evidence FROM linkage_work
             """).decode((Int64, Int64, String?).self) {
+            if let last = nodes.last, last > node { sorted = false }
             nodes.append(node)
             previousPersons.append(person)
             previousEvidence.append(evidence.flatMap { passIndex[$0] } ?? -1)
         }
         figures.clusteredNodes = nodes.count
         guard !nodes.isEmpty else { return }
+        if !sorted {
+            let order = nodes.indices.sorted { nodes[$0] < nodes[$1] }
+            nodes = order.map { nodes[$0] }
+            previousPersons = order.map { previousPersons[$0] }
+            previousEvidence = order.map { previousEvidence[$0] }
+        }
+        // A first run numbers its nodes without gaps: a node's index is then its offset.
+        let first = nodes[0]
+        let contiguous = nodes[nodes.count - 1] - first + 1 == nodes.count
         func index(of node: Int64) -> Int32 {
+            if contiguous { return Int32(node - first) }
             var (low, high) = (0, nodes.count)
             while low < high {
                 let middle = (low + high) / 2
@@ -198,8 +212,7 @@ struct LinkageRun {
         }
         var uniqueValues: [[Int32]] = []
         for key in plan.uniqueKeys {
-            // Each distinct value gets a number (0 is "none"): grouped by hashing, as sorting
-            // the values would compare them by collation.
+            // Each distinct value gets a number (0 is "none"), grouped by hashing rather than sorted.
             var values = Array(repeating: Int32(0), count: nodes.count)
             var number: Int32 = 0
             for try await group in try await transaction.query("""

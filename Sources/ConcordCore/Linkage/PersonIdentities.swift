@@ -32,10 +32,7 @@ public struct PersonIdentities: Sendable, Hashable {
     ///   - nextPerson: the first number a new person may take.
     public init(roots: [Int32], previousPersons: [Int64], previousEvidence: [Int8],
                 joins: [(first: Int64, second: Int64, pass: Int)], nextPerson: Int64) {
-        var members: [Int32: [Int]] = [:]
-        for (node, root) in roots.enumerated() { members[root, default: []].append(node) }
-        // Larger clusters choose first, so a split leaves the old number with the larger part.
-        let clusters = members.values.sorted { $0.count != $1.count ? $0.count > $1.count : $0[0] < $1[0] }
+        let clusters = Self.clusters(roots: roots)
         var taken: [Int64: Int] = [:]
         var chosen: [Int64] = []
         for nodes in clusters {
@@ -77,5 +74,25 @@ public struct PersonIdentities: Sendable, Hashable {
         self.persons = persons
         self.events = events
         self.nextPerson = next
+    }
+
+    /// The nodes of each cluster, in node order, larger clusters first (so that a split leaves
+    /// the old number with the larger part), then by first node. Grouped by counting rather than
+    /// hashing: there can be millions of nodes.
+    private static func clusters(roots: [Int32]) -> [ArraySlice<Int>] {
+        var start = Array(repeating: 0, count: roots.count + 1)
+        for root in roots { start[Int(root) + 1] += 1 }
+        for index in 1..<start.count { start[index] += start[index - 1] }
+        var next = start
+        var members = Array(repeating: 0, count: roots.count)
+        for (node, root) in roots.enumerated() {
+            members[next[Int(root)]] = node
+            next[Int(root)] += 1
+        }
+        var clusters: [ArraySlice<Int>] = []
+        for root in roots.indices where start[root + 1] > start[root] {
+            clusters.append(members[start[root]..<start[root + 1]])
+        }
+        return clusters.sorted { $0.count != $1.count ? $0.count > $1.count : $0.first! < $1.first! }
     }
 }
