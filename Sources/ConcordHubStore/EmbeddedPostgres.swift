@@ -129,6 +129,9 @@ public struct EmbeddedPostgres: Sendable {
             listen_addresses = ''
             unix_socket_directories = '\(socket)'
             unix_socket_permissions = 0700
+            # Nightly loads and linkage runs write gigabytes at a time; checkpoints every 1 GB of
+            # WAL (the default) would write each page again as a full-page image.
+            max_wal_size = '4GB'
 
             """
         guard let handle = FileHandle(forWritingAtPath: clusterDirectory + "/postgresql.conf") else {
