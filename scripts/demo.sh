@@ -196,6 +196,10 @@ echo "  rejected rows (line, field, reason):         $OUT/rejects/"
 echo "  each agency's keys, agent config and state:  $OUT/agencies/"
 echo "  the hub's keys, config, log and data:        $HUB/"
 echo "  the analyst's output and linkage report:     $OUT/requests/"
+echo
+echo "While the hub runs ($CONCORD hub serve --config $HUB/hub.yaml):"
+echo "  IG dashboard:     $HUB_URL/ig/  (sign in with the token in $HUB/i-thackeray.token)"
+echo "  public register:  $HUB_URL/register"
 current_step="done"
 echo
 echo "demo: ok"

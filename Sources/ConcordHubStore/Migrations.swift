@@ -25,6 +25,7 @@ struct Migration: Sendable {
         Migration(version: 2, name: "linkage", bytes: PackageResources._002_linkage_sql),
         Migration(version: 3, name: "requests", bytes: PackageResources._003_requests_sql),
         Migration(version: 4, name: "transparency", bytes: PackageResources._004_transparency_sql),
+        Migration(version: 5, name: "ig_sessions", bytes: PackageResources._005_ig_sessions_sql),
     ]
 
     /// The version a current database is at.
