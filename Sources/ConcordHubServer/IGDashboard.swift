@@ -42,20 +42,19 @@ struct IGDashboard: Sendable {
         route(.get, "/ig/sign-in", signInForm)
         route(.post, "/ig/sign-in", signIn)
         route(.post, "/ig/sign-out") { request, context in try await signedIn(request, context, form: true) { visit, _ in try await signOut(visit, context) } }
-        let pages = IGPages(dashboard: self)
+        let content = IGPages(dashboard: self)
         let views: [(String, @Sendable (Request, HubRequestContext, Visit) async throws -> Response)] = [
-            ("/ig", pages.agreements), ("/ig/uploads", pages.uploads), ("/ig/requests", pages.requests), ("/ig/audit", pages.audit),
-            ("/ig/transparency", pages.transparency), ("/ig/report", pages.report),
+            ("/ig", content.agreements), ("/ig/uploads", content.uploads), ("/ig/requests", content.requests), ("/ig/audit", content.audit),
+            ("/ig/transparency", content.transparency), ("/ig/report", content.report),
         ]
         for (path, page) in views {
             route(.get, path) { request, context in try await signedIn(request, context, form: false) { visit, _ in try await page(request, context, visit) } }
         }
-        route(.get, "/ig/") { request, context in try await signedIn(request, context, form: false) { visit, _ in try await pages.agreements(request, context, visit) } }
         route(.post, "/ig/requests/:request_id/decision") { request, context in
-            try await signedIn(request, context, form: true) { visit, form in try await pages.decide(request, context, visit, form: form) }
+            try await signedIn(request, context, form: true) { visit, form in try await content.decide(request, context, visit, form: form) }
         }
         route(.post, "/ig/transparency/verify") { request, context in
-            try await signedIn(request, context, form: true) { visit, _ in try await pages.verify(request, context, visit) }
+            try await signedIn(request, context, form: true) { visit, _ in try await content.verify(request, context, visit) }
         }
     }
 

@@ -46,7 +46,8 @@ struct RegisterEntry: Sendable {
 
     var lawfulBasis: [String] {
         let basis = agreement.lawfulBasis
-        return [("UK GDPR Article 6", basis.article6), ("Article 9", basis.article9), ("Article 10", basis.article10)].compactMap { label, clause in
+        let clauses: [(String, Agreement.Clause?)] = [("UK GDPR Article 6", basis.article6), ("Article 9", basis.article9), ("Article 10", basis.article10)]
+        return clauses.compactMap { label, clause in
             clause.map { "\(label): \($0.name) (\($0.citation))" }
         }
     }

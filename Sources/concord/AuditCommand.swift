@@ -233,4 +233,4 @@ struct AuditCommand: AsyncParsableCommand {
     }
 }
 
-extension AccessReportDocument.Format: @retroactive ExpressibleByArgument {}
+extension AccessReportDocument.Format: ExpressibleByArgument {}
