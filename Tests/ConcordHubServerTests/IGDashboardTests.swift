@@ -4,6 +4,7 @@ import ConcordHubServer
 import ConcordHubStore
 import ConcordTestSupport
 import Foundation
+import Hummingbird
 import NIOCore
 import Testing
 
@@ -26,13 +27,13 @@ struct WebSession {
         try await client.shutdown()
     }
 
-    mutating func get(_ target: String) async throws -> TestResponse { try await send(.GET, target, form: nil) }
+    mutating func get(_ target: String) async throws -> TestResponse { try await send(.get, target, form: nil) }
 
-    mutating func post(_ target: String, _ form: [(String, String)]) async throws -> TestResponse { try await send(.POST, target, form: form) }
+    mutating func post(_ target: String, _ form: [(String, String)]) async throws -> TestResponse { try await send(.post, target, form: form) }
 
-    private mutating func send(_ method: HTTPMethod, _ target: String, form: [(String, String)]?) async throws -> TestResponse {
+    private mutating func send(_ method: HTTPRequest.Method, _ target: String, form: [(String, String)]?) async throws -> TestResponse {
         var request = HTTPClientRequest(url: hub.baseURL + target)
-        request.method = method
+        request.method = .init(rawValue: method.rawValue)
         if !cookies.isEmpty { request.headers.add(name: "Cookie", value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")) }
         if let form {
             var allowed = CharacterSet.alphanumerics
@@ -126,7 +127,7 @@ struct IGDashboardTests {
                 try await WebSession.with(hub) { web in
                     #expect(try await web.signIn(officer).status == 303)
                     #expect(try await web.get("/ig/requests").status == 200)
-                    try await hub.store.withTransaction { try await $0.query("UPDATE ig_sessions SET \(unescaped: ageing) WHERE ended_at IS NULL") }
+                    try await hub.store.withTransaction { _ = try await $0.query("UPDATE ig_sessions SET \(unescaped: ageing) WHERE ended_at IS NULL") }
                     let expired = try await web.get("/ig/requests")
                     #expect(expired.status == 303 && expired.header("Location") == "/ig/sign-in?expired=1", "\(ageing)")
                     #expect(try await web.get("/ig/sign-in?expired=1").text.contains("Your session has ended"))
@@ -176,9 +177,9 @@ struct IGDashboardTests {
                 #expect(try await web.signIn(officer).status == 303)
                 let fresh = try await web.get("/ig/uploads")
                 let police = try #require(fresh.row(containing: "police_da_incidents"))
-                #expect(police.contains("on time") && police.contains("essex-police"), police)
+                #expect(police.contains("on time") && police.contains("essex-police"), "\(police)")
                 #expect(try #require(fresh.row(containing: "csc_referrals")).contains("missing"))
-                try await hub.store.withTransaction { try await $0.query("UPDATE extracts SET published_at = now() - interval '37 hours'") }
+                try await hub.store.withTransaction { _ = try await $0.query("UPDATE extracts SET published_at = now() - interval '37 hours'") }
                 #expect(try #require(try await web.get("/ig/uploads").row(containing: "police_da_incidents")).contains("late"))
             }
         }
