@@ -112,8 +112,9 @@ struct IGDashboard: Sendable {
 
     /// A failed sign-in or refused form goes to the audit log like a refused API request: the
     /// first of its kind each minute at once, repeats counted (`RefusalAudit`). Never the token.
-    private func refuse(_ problem: Problem, _ request: Request, _ context: HubRequestContext) async throws {
-        try await authenticator.refusals.record(problem, subject: "\(request.method) \(request.uri.path)", claimed: "bearer", requestID: context.id)
+    /// - Parameter claimed: `bearer` for a sign-in (a token was offered), `session` for a form.
+    private func refuse(_ problem: Problem, _ request: Request, _ context: HubRequestContext, claimed: String = "bearer") async throws {
+        try await authenticator.refusals.record(problem, subject: "\(request.method) \(request.uri.path)", claimed: claimed, requestID: context.id)
     }
 
     private func forbidden(_ user: UserRecord) -> Response {
@@ -141,7 +142,7 @@ struct IGDashboard: Sendable {
         if form {
             fields = try await WebPages.form(request)
             guard Self.validCSRF(fields["csrf"], for: session) else {
-                try await refuse(Problem.forbidden("ig.csrf", "the form's CSRF token is missing or does not match the session"), request, context)
+                try await refuse(Problem.forbidden("ig.csrf", "the form's CSRF token is missing or does not match the session"), request, context, claimed: "session")
                 return WebPages.html(pages.page("message", [
                     "message": "The form did not carry this session's security token, so nothing was done. Go back, reload the page and try again.",
                 ], frame: frame(visit, title: "Form refused")), status: .forbidden)
