@@ -93,7 +93,12 @@ let package = Package(
             ],
             resources: [
                 .embedInCode("Resources/openapi.yaml"), .embedInCode("Resources/web/concord.css"), .embedInCode("Resources/web/access-report.css"),
-                .embedInCode("Resources/web/layout.mustache"), .embedInCode("Resources/web/signin.mustache"), .embedInCode("Resources/web/message.mustache"), .embedInCode("Resources/web/agreements.mustache"), .embedInCode("Resources/web/uploads.mustache"), .embedInCode("Resources/web/requests.mustache"), .embedInCode("Resources/web/audit.mustache"), .embedInCode("Resources/web/transparency.mustache"), .embedInCode("Resources/web/register.mustache"), .embedInCode("Resources/web/access-report.mustache"),
+                // The IG dashboard, the access report and the public register (docs/ig-dashboard.md).
+                .embedInCode("Resources/web/layout.mustache"), .embedInCode("Resources/web/signin.mustache"),
+                .embedInCode("Resources/web/message.mustache"), .embedInCode("Resources/web/agreements.mustache"),
+                .embedInCode("Resources/web/uploads.mustache"), .embedInCode("Resources/web/requests.mustache"),
+                .embedInCode("Resources/web/audit.mustache"), .embedInCode("Resources/web/transparency.mustache"),
+                .embedInCode("Resources/web/register.mustache"), .embedInCode("Resources/web/access-report.mustache"),
             ]
         ),
         // Deterministic synthetic populations and agency extracts for tests, the demo and benchmarks.
