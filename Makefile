@@ -28,8 +28,9 @@ deps: ## Install missing Debian packages (PostgreSQL 15, libssl-dev, libpq-dev, 
 build: deps ## Debug build (swift build)
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 
-test: deps docker-check ## Run all tests against a throwaway PostgreSQL (CONCORD_TEST_DATABASE_URL)
+test: deps docker-check ## Run all tests against a throwaway PostgreSQL (CONCORD_TEST_DATABASE_URL), then the IG dashboard in headless Chromium
 	scripts/with-test-postgres.sh $(SWIFT) test $(SWIFT_TEST_FLAGS)
+	scripts/browser-test.sh
 
 docker-check: deps ## Validate docker/compose.yaml (docker-compose config; no Docker engine needed)
 	docker-compose -f docker/compose.yaml config -q
@@ -48,5 +49,5 @@ bench: deps ## Benchmarks with the release build: pseudonymise, agent push, hub 
 	bash Benchmarks/linkage.sh
 	scripts/with-test-postgres.sh bash Benchmarks/audit.sh
 
-clean: ## Remove .build, demo-output and bench-output
-	rm -rf .build demo-output bench-output
+clean: ## Remove .build, demo-output, bench-output and browser-output
+	rm -rf .build demo-output bench-output browser-output

@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // Pre-keyed HMAC-SHA256 over the system's libcrypto: the hot loop of pseudonymisation.
@@ -70,6 +71,7 @@ let package = Package(
                 .embedInCode("Migrations/0001_foundation.sql"), .embedInCode("Migrations/0002_linkage.sql"),
                 .embedInCode("Migrations/0003_requests.sql"), .embedInCode("Migrations/0004_transparency.sql"),
                 .embedInCode("Migrations/0005_linkage_values.sql"),
+                .embedInCode("Migrations/0006_ig_sessions.sql"),
             ]
         ),
         // The hub's HTTP API: authentication, uploads, ingest and receipts, health and metrics.
@@ -88,8 +90,17 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
-            resources: [.embedInCode("Resources/openapi.yaml")]
+            resources: [
+                .embedInCode("Resources/openapi.yaml"), .embedInCode("Resources/web/concord.css"), .embedInCode("Resources/web/access-report.css"),
+                // The IG dashboard, the access report and the public register (docs/ig-dashboard.md).
+                .embedInCode("Resources/web/layout.mustache"), .embedInCode("Resources/web/signin.mustache"),
+                .embedInCode("Resources/web/message.mustache"), .embedInCode("Resources/web/agreements.mustache"),
+                .embedInCode("Resources/web/uploads.mustache"), .embedInCode("Resources/web/requests.mustache"),
+                .embedInCode("Resources/web/audit.mustache"), .embedInCode("Resources/web/transparency.mustache"),
+                .embedInCode("Resources/web/register.mustache"), .embedInCode("Resources/web/access-report.mustache"),
+            ]
         ),
         // Deterministic synthetic populations and agency extracts for tests, the demo and benchmarks.
         .target(name: "ConcordSynth", dependencies: ["ConcordCore", "ConcordFiles"]),

@@ -243,10 +243,11 @@ echo "  the analyst's and IG officer's tokens:       $OUT/people/"
 echo "  the hub's keys, config, log and data:        $HUB/"
 echo "  the analyst's outputs and linkage reports:   $OUT/requests/"
 
-# Where to look at the running hub. (Pages for people, such as the IG dashboard and the public
-# register of agreements, add their URLs here.)
+# Where to look at the running hub.
 echo
 echo "The hub: $HUB_URL"
+echo "  IG dashboard:     $HUB_URL/ig/  (sign in with the token in $OUT/people/i-thackeray.token)"
+echo "  public register:  $HUB_URL/register"
 echo "  API description:  $HUB_URL/openapi.yaml"
 echo "  metrics:          $HUB_URL/metrics"
 echo "  audit checkpoint: $HUB_URL/v1/audit/checkpoint"

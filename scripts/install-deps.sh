@@ -13,6 +13,8 @@
 #   time          GNU /usr/bin/time, for benchmarks
 #   make          the Makefile itself (not guaranteed on a fresh machine)
 #   docker-compose  validates docker/compose.yaml (make docker-check); needs no Docker engine
+#   chromium, chromium-driver, python3-selenium
+#                 the IG dashboard's browser test (Tests/Browser), a real headless Chromium
 #
 # Installing `postgresql` on Debian normally creates and starts a cluster "main" on
 # port 5432. Concord never uses it (each test run starts its own cluster on a free
@@ -21,7 +23,8 @@
 # to create that cluster. Existing clusters are never touched.
 set -euo pipefail
 
-PACKAGES=(postgresql libssl-dev libpq-dev libzstd-dev python3 python3-yaml python3-cryptography time make curl docker-compose)
+PACKAGES=(postgresql libssl-dev libpq-dev libzstd-dev python3 python3-yaml python3-cryptography time make curl docker-compose
+          chromium chromium-driver python3-selenium)
 PG_MAJOR=15
 DROPIN_DIR=/etc/postgresql-common/createcluster.d
 DROPIN="$DROPIN_DIR/zz-concord-install-deps.conf"

@@ -57,23 +57,35 @@ extension HubService {
     func readAudit(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
         let after = try Self.integer(request, "after", in: 0...Int.max) ?? 0
         let limit = try Self.integer(request, "limit", in: 1...1000) ?? 100
+        let views = try await auditViews(after: after, limit: limit, filter: try Self.auditFilter(request), actor: caller.auditActor, requestID: context.id)
+        return try json(.object(["entries": .array(views.map(CanonicalJSON.object))]), status: .ok)
+    }
+
+    /// Entries as readers see them (`AuditRecord.view`); the read is itself audited as `audit.read`.
+    func auditViews(after: Int, limit: Int, filter: AuditFilter, actor: AuditActor, requestID: String) async throws -> [[String: CanonicalJSON]] {
+        let records = try await store.auditEntries(after: Int64(after), limit: limit, filter: filter)
+        try await store.audit(AuditEntry(actor: actor, action: "audit.read", subject: "audit_log",
+                                         details: .object(["after": .integer(after), "entries": .integer(records.count), "request_id": .string(requestID)])))
+        let roles = try await store.userRoles()
+        return records.map { $0.view(roles: roles) }
+    }
+
+    /// The audit filters of a query (`GET /v1/audit`, the dashboard's access log): `actor`,
+    /// `action` (repeated or comma-separated), `subject`, `agreement`, `dataset`, `since`, `until`.
+    /// Empty values (a form's untouched fields) are no filter.
+    static func auditFilter(_ request: Request) throws -> AuditFilter {
         let parameters = request.uri.queryParameters
+        func value(_ name: String) -> String? { parameters[Substring(name)].map(String.init).flatMap { $0.isEmpty ? nil : $0 } }
         func time(_ name: String) throws -> String? {
-            guard let text = parameters[Substring(name)] else { return nil }
-            guard let time = AuditFilter.time(String(text)) else {
+            guard let text = value(name) else { return nil }
+            guard let time = AuditFilter.time(text) else {
                 throw Problem.badRequest("request.invalid-parameter", "\(name) must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ")
             }
             return time
         }
-        let filter = AuditFilter(
-            actor: parameters["actor"].map(String.init), actions: parameters[values: "action"].flatMap { $0.split(separator: ",").map(String.init) },
-            subject: parameters["subject"].map(String.init), agreement: parameters["agreement"].map(String.init),
-            dataset: parameters["dataset"].map(String.init), since: try time("since"), until: try time("until"))
-        let records = try await store.auditEntries(after: Int64(after), limit: limit, filter: filter)
-        try await store.audit(AuditEntry(actor: caller.auditActor, action: "audit.read", subject: "audit_log",
-                                         details: .object(["after": .integer(after), "entries": .integer(records.count), "request_id": .string(context.id)])))
-        let roles = try await store.userRoles()
-        return try json(.object(["entries": .array(records.map { .object($0.view(roles: roles)) })]), status: .ok)
+        return AuditFilter(
+            actor: value("actor"), actions: parameters[values: "action"].flatMap { $0.split(separator: ",").map(String.init) },
+            subject: value("subject"), agreement: value("agreement"), dataset: value("dataset"), since: try time("since"), until: try time("until"))
     }
 
     /// What an agency keeps of an audit entry about it: its `seq` and, once a checkpoint covers it,

@@ -112,7 +112,13 @@ struct Authenticator: Sendable {
     }
 
     private func person(_ authorization: String) async throws -> UserRecord {
-        guard authorization.hasPrefix("Bearer "), let user = try await store.user(bearerToken: String(authorization.dropFirst(7))) else {
+        guard authorization.hasPrefix("Bearer ") else { throw Problem.unauthorised("auth.token", "the bearer token is missing or unknown") }
+        return try await person(token: String(authorization.dropFirst(7)))
+    }
+
+    /// The enabled person whose API token this is (the API's bearer tokens, the IG dashboard's sign-in).
+    func person(token: String) async throws -> UserRecord {
+        guard let user = try await store.user(bearerToken: token) else {
             throw Problem.unauthorised("auth.token", "the bearer token is missing or unknown")
         }
         guard user.enabled else { throw Problem.forbidden("auth.user-disabled", "user \(user.id) is disabled") }

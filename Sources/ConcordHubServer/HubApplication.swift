@@ -40,6 +40,8 @@ public enum HubApplication {
                 }
             }
         }
+        IGDashboard(service: service, pages: try WebPages(), authenticator: authenticator, settings: configuration.ig, secure: configuration.tls != nil)
+            .register(on: router, gate: gate)
         let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.limits.requestTimeoutSeconds))))
         let server: HTTPServerBuilder
         if let tls = configuration.tls {
@@ -134,6 +136,7 @@ extension HubService {
                 headers[.contentType] = "application/yaml"
                 return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_yaml)))
             }
+        case HubEndpoint.getRegister.operationID: return getRegister
         case HubEndpoint.startUpload.operationID: return startUpload
         case HubEndpoint.getUpload.operationID: return getUpload
         case HubEndpoint.appendUpload.operationID: return appendUpload

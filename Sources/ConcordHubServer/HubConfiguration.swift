@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordHubStore
 import Yams
 
 /// The hub's configuration file, `concord-hub/1` (`docs/hub.md`). Relative paths are relative to
@@ -26,6 +27,19 @@ public struct HubConfiguration: Sendable, Hashable {
         public init() {}
     }
 
+    /// The IG dashboard (docs/ig-dashboard.md).
+    public struct IG: Sendable, Hashable {
+        /// A party's dataset whose last extract was published longer ago than this is flagged late.
+        public var lateExtractHours = 36
+        /// Sessions end after this long unused, and after `sessionHours` however used.
+        public var sessionIdleMinutes = 30
+        public var sessionHours = 8
+
+        public init() {}
+
+        public var timeouts: SessionTimeouts { SessionTimeouts(idleSeconds: sessionIdleMinutes * 60, absoluteSeconds: sessionHours * 3600) }
+    }
+
     public var host = "127.0.0.1"
     public var port = 8443
     public var tls: TLS?
@@ -44,6 +58,7 @@ public struct HubConfiguration: Sendable, Hashable {
     /// Folder of dataset schemas the hub accepts.
     public var schemasDirectory: String
     public var limits = Limits()
+    public var ig = IG()
 
     public init(dataDirectory: String, encryptionKeyPath: String, signingKeyPath: String, schemasDirectory: String) {
         self.dataDirectory = dataDirectory
@@ -64,7 +79,7 @@ public struct HubConfiguration: Sendable, Hashable {
         func resolve(_ path: String) -> String { path.hasPrefix("/") ? path : "\(directory)/\(path)" }
         guard let root = reader.parse(text),
               let top = reader.mapping(root, "", allowed: ["format", "listen", "tls", "data_dir", "database_url", "embedded_postgres_user",
-                                                          "keys", "schemas_dir", "limits"])
+                                                          "keys", "schemas_dir", "limits", "ig"])
         else { throw InvalidDocumentError(problems: reader.problems) }
         if let node = reader.required(top, "format"), let format = reader.string(node, "format"), format != Self.format {
             reader.report(node, "format", "'\(format)' is not a format this version of Concord reads; expected \(Self.format)")
@@ -96,19 +111,24 @@ public struct HubConfiguration: Sendable, Hashable {
         } else if !Self.isLoopback(host) {
             reader.report(top["listen"] ?? root, "tls", "the hub listens on \(host), which is not loopback: plain HTTP is allowed only on loopback; add tls: {certificate, key}")
         }
+        func positive(_ section: YAMLDocumentReader.Mapping, _ key: String) -> Int? {
+            guard let node = section[key], let value = reader.integer(node, section.path(key)) else { return nil }
+            guard value > 0 else { reader.report(node, section.path(key), "must be a positive whole number"); return nil }
+            return value
+        }
         databaseURL = top["database_url"].flatMap { reader.string($0, "database_url") }
         if let user = top["embedded_postgres_user"].flatMap({ reader.string($0, "embedded_postgres_user") }) { embeddedPostgresUser = user }
         if let node = top["limits"], let section = reader.mapping(node, "limits", allowed: ["max_request_bytes", "max_envelope_bytes",
                                                                                              "request_timeout_seconds", "max_concurrent_requests"]) {
-            func positive(_ key: String) -> Int? {
-                guard let node = section[key], let value = reader.integer(node, section.path(key)) else { return nil }
-                guard value > 0 else { reader.report(node, section.path(key), "must be a positive whole number"); return nil }
-                return value
-            }
-            if let value = positive("max_request_bytes") { limits.maxRequestBytes = value }
-            if let value = positive("max_envelope_bytes") { limits.maxEnvelopeBytes = value }
-            if let value = positive("request_timeout_seconds") { limits.requestTimeoutSeconds = value }
-            if let value = positive("max_concurrent_requests") { limits.maxConcurrentRequests = value }
+            if let value = positive(section, "max_request_bytes") { limits.maxRequestBytes = value }
+            if let value = positive(section, "max_envelope_bytes") { limits.maxEnvelopeBytes = value }
+            if let value = positive(section, "request_timeout_seconds") { limits.requestTimeoutSeconds = value }
+            if let value = positive(section, "max_concurrent_requests") { limits.maxConcurrentRequests = value }
+        }
+        if let node = top["ig"], let section = reader.mapping(node, "ig", allowed: ["late_extract_hours", "session_idle_minutes", "session_hours"]) {
+            if let value = positive(section, "late_extract_hours") { ig.lateExtractHours = value }
+            if let value = positive(section, "session_idle_minutes") { ig.sessionIdleMinutes = value }
+            if let value = positive(section, "session_hours") { ig.sessionHours = value }
         }
         guard reader.problems.isEmpty else { throw InvalidDocumentError(problems: reader.problems) }
     }

@@ -32,6 +32,8 @@ public struct HubEndpoint: Sendable, Hashable {
     public static let ready = HubEndpoint(method: .get, path: "/readyz", operationID: "ready", callers: [.anyone])
     public static let metrics = HubEndpoint(method: .get, path: "/metrics", operationID: "metrics", callers: [.anyone])
     public static let openAPI = HubEndpoint(method: .get, path: "/openapi.yaml", operationID: "openapi", callers: [.anyone])
+    /// The public register of agreements: organisations, datasets and counts, never people.
+    public static let getRegister = HubEndpoint(method: .get, path: "/register.json", operationID: "getRegister", callers: [.anyone])
     public static let startUpload = HubEndpoint(method: .post, path: "/v1/uploads", operationID: "startUpload", callers: [.agency])
     public static let listUploads = HubEndpoint(method: .get, path: "/v1/uploads", operationID: "listUploads", callers: [.igOfficer, .admin])
     public static let getUpload = HubEndpoint(method: .get, path: "/v1/uploads/{upload_id}", operationID: "getUpload", callers: [.agency])
@@ -65,7 +67,7 @@ public struct HubEndpoint: Sendable, Hashable {
 
     /// Every endpoint the hub serves.
     public static let all: [HubEndpoint] = [
-        health, ready, metrics, openAPI, startUpload, listUploads, getUpload, appendUpload, completeUpload,
+        health, ready, metrics, openAPI, getRegister, startUpload, listUploads, getUpload, appendUpload, completeUpload,
         whoami, listAgencies, listAgreements, readAudit, getCheckpoint, auditInclusionProof, auditConsistencyProof,
         createRequest, listRequests, getRequest, cancelRequest, approveRequest, denyRequest, getLinkageReport, createDownloadLink, download,
     ]

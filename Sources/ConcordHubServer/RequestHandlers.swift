@@ -66,10 +66,16 @@ extension HubService {
         let user = try person(caller)
         var request = request
         let body = try await Self.decode(DecisionBody.self, from: request.collectBody(upTo: 64 << 10))
-        guard let reason = body.reason?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty, reason.count <= 4000 else {
+        let record = try await decide(try Self.requestID(context), by: user, approve: approve, reason: body.reason)
+        return try json(requestJSON(record), status: .ok)
+    }
+
+    /// Approves or denies a pending request as `user`, with the reason that goes into the audit
+    /// log, and makes an approved request's output: the one path of the API and the IG dashboard.
+    func decide(_ id: UUID, by user: UserRecord, approve: Bool, reason: String?) async throws -> RequestRecord {
+        guard let reason = reason?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty, reason.count <= 4000 else {
             throw Problem.badRequest("request.invalid", "a reason of at most 4000 characters is required: {\"reason\": \"…\"} (it goes into the audit log)")
         }
-        let id = try Self.requestID(context)
         guard let existing = try await store.request(id: id) else { throw Self.notFound(id) }
         // A request references an applied agreement (a foreign key), and every applied id is in force here.
         let agreement = try await store.agreementsInForce(catalogue: catalogue)[existing.request.agreementID]!
@@ -85,9 +91,8 @@ extension HubService {
         case .refused(let reasons):
             throw Problem(.forbidden, "request.decision-refused", "\(user.id) may not \(approve ? "approve" : "deny") request \(id.uuidString.lowercased())",
                           reasons: reasons.map(\.description))
-        case .decided(var record):
-            if record.state == .approved { record = await produceOutput(record, agreement: agreement) }
-            return try json(requestJSON(record), status: .ok)
+        case .decided(let record):
+            return record.state == .approved ? await produceOutput(record, agreement: agreement) : record
         }
     }
 
@@ -174,7 +179,7 @@ extension HubService {
     }
 
     /// The agreements whose requests `user` may decide (as an approver), by id.
-    private func approvals(of user: UserRecord) async throws -> [String] {
+    func approvals(of user: UserRecord) async throws -> [String] {
         guard user.role == .igOfficer else { return [] }
         return try await store.agreementsInForce(catalogue: catalogue).values.filter { $0.outputs.approvers.contains(user.id) }.map(\.id).sorted()
     }

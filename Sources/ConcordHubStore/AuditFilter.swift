@@ -11,7 +11,8 @@ public struct AuditFilter: Sendable, Hashable {
     /// What it was done to, exactly: an upload id, a user id, `agreement.vN`, …
     public var subject: String?
     /// An agreement id: entries about any of its versions (`id.vN` as subject, or in the details'
-    /// `agreements` list or `agreement`).
+    /// `agreements` list or `agreement`) and entries about its requests (a request's id as
+    /// subject: approvals, outputs, links, downloads, which name no agreement themselves).
     public var agreement: String?
     /// A dataset: entries whose details name it.
     public var dataset: String?
@@ -53,7 +54,8 @@ public struct AuditFilter: Sendable, Hashable {
                OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(
                               CASE jsonb_typeof(content::jsonb -> 'details' -> 'agreements')
                                    WHEN 'array' THEN content::jsonb -> 'details' -> 'agreements' ELSE '[]'::jsonb END) AS a (name)
-                          WHERE a.name = \(agreement) OR starts_with(a.name, \(agreement) || '.v')))
+                          WHERE a.name = \(agreement) OR starts_with(a.name, \(agreement) || '.v'))
+               OR EXISTS (SELECT 1 FROM requests r WHERE r.agreement_id = \(agreement) AND r.id::text = audit_log.subject))
           AND (\(since)::timestamptz IS NULL OR at >= \(since)::timestamptz)
           AND (\(until)::timestamptz IS NULL OR at < \(until)::timestamptz)
         ORDER BY seq LIMIT \(limit)
@@ -62,6 +64,21 @@ public struct AuditFilter: Sendable, Hashable {
 }
 
 extension AuditRecord {
+    /// The members of a `view` that tables and CSV show, in order.
+    public static let viewColumns = ["seq", "at", "actor", "role", "agency", "action", "subject", "outcome", "agreements", "dataset", "rows", "reasons"]
+
+    /// A member of a `view` as one table cell: lists joined with `; `, nothing for absent.
+    public static func cell(_ value: CanonicalJSON?) -> String {
+        switch value {
+        case nil: ""
+        case .string(let text)?: text
+        case .integer(let number)?: String(number)
+        case .boolean(let flag)?: String(flag)
+        case .array(let items)?: items.map { cell($0) }.joined(separator: "; ")
+        case .object?: String(decoding: value!.bytes, as: UTF8.self)
+        }
+    }
+
     /// The entry as readers see it (API, `concord audit log`): who (actor, their role and agency),
     /// under what (agreements, purpose, dataset, fields), what (action, subject), how many rows, the
     /// outcome with its reasons, when, and the request id when the action came through the API.

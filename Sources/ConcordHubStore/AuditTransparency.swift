@@ -208,3 +208,35 @@ extension StoredCheckpoint {
         self.init(size: columns.0, rootHash: Array(buffer: columns.1), keyID: columns.2, note: columns.3)
     }
 }
+
+/// What holding the audit log to its checkpoints found (`concord audit verify`, the IG dashboard).
+public struct AuditLogCheck: Sendable {
+    public var verification: AuditVerification
+    /// Checkpoints the hub stored (all of them are checked).
+    public var storedCheckpoints: Int
+    /// The first broken entry first, then checkpoints that did not verify; empty when all is well.
+    public var problems: [String]
+
+    public var isIntact: Bool { problems.isEmpty }
+}
+
+extension HubStore {
+    /// Verifies the whole log (`verifyAuditLog`) against `kept` checkpoints and every checkpoint the
+    /// hub stored, each read with `hubKey`. `problems` are earlier ones to report with these (kept
+    /// checkpoint files that could not be read).
+    public func checkAuditLog(hubKey: PublicKeyLine, kept: [Checkpoint], problems: [String] = []) async throws -> AuditLogCheck {
+        var problems = problems
+        var all = kept
+        let stored = try await checkpoints()
+        for checkpoint in stored {
+            do {
+                all.append(try Checkpoint(note: checkpoint.note, hubKey: hubKey))
+            } catch {
+                problems.append("the hub's stored checkpoint of size \(checkpoint.size): \(error)")
+            }
+        }
+        let verification = try await verifyAuditLog(against: all)
+        if let broken = verification.firstBroken { problems.insert("entry \(broken.seq): \(broken.reason)", at: 0) }
+        return AuditLogCheck(verification: verification, storedCheckpoints: stored.count, problems: problems)
+    }
+}

@@ -218,6 +218,16 @@ public struct HubStore: Sendable {
             return records
         }
     }
+
+    /// Every entry that passes `filter`, in order, read a page at a time.
+    public func allAuditEntries(filter: AuditFilter) async throws -> [AuditRecord] {
+        var entries: [AuditRecord] = []
+        while true {
+            let page = try await auditEntries(after: entries.last?.seq ?? 0, limit: 1000, filter: filter)
+            entries += page
+            if page.count < 1000 { return entries }
+        }
+    }
 }
 
 /// One open database transaction of the store, handed to `HubStore.withTransaction`'s body.

@@ -26,6 +26,7 @@ struct Migration: Sendable {
         Migration(version: 3, name: "requests", bytes: PackageResources._003_requests_sql),
         Migration(version: 4, name: "transparency", bytes: PackageResources._004_transparency_sql),
         Migration(version: 5, name: "linkage_values", bytes: PackageResources._005_linkage_values_sql),
+        Migration(version: 6, name: "ig_sessions", bytes: PackageResources._006_ig_sessions_sql),
     ]
 
     /// The version a current database is at.

@@ -21,8 +21,9 @@ struct AuditCommand: AsyncParsableCommand {
           concord audit checkpoint --config /etc/concord/hub.yaml --out ~/checkpoints/2026-11-22.note
           concord audit verify --config /etc/concord/hub.yaml --checkpoint ~/checkpoints/*.note
           concord audit log --config /etc/concord/hub.yaml --agreement early-help-domestic-abuse --since 2026-11-01
+          concord audit report --config /etc/concord/hub.yaml --agreement early-help-domestic-abuse --period 2026-11 --out nov.html
         """,
-        subcommands: [Log.self, Checkpoint.self, Verify.self]
+        subcommands: [Log.self, Report.self, Checkpoint.self, Verify.self]
     )
 
     struct Log: AsyncParsableCommand {
@@ -51,8 +52,6 @@ struct AuditCommand: AsyncParsableCommand {
 
         enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
 
-        static let columns = ["seq", "at", "actor", "role", "agency", "action", "subject", "outcome", "agreements", "dataset", "rows", "reasons"]
-
         func run() async throws {
             func time(_ text: String?, _ option: String) throws -> String? {
                 guard let text else { return nil }
@@ -62,12 +61,7 @@ struct AuditCommand: AsyncParsableCommand {
             let filter = AuditFilter(actor: actor, actions: action, subject: subject, agreement: agreement, dataset: dataset,
                                      since: try time(since, "since"), until: try time(until, "until"))
             let (entries, roles) = try await hub.withStore { store in
-                var entries: [AuditRecord] = []
-                while true {
-                    let page = try await store.auditEntries(after: entries.last?.seq ?? 0, limit: 1000, filter: filter)
-                    entries += page
-                    if page.count < 1000 { break }
-                }
+                let entries = try await store.allAuditEntries(filter: filter)
                 try await store.audit(AuditEntry(actor: hub.actor, action: "audit.read", subject: "audit_log",
                                                  details: .object(["entries": .integer(entries.count)])))
                 return (entries, try await store.userRoles())
@@ -78,12 +72,12 @@ struct AuditCommand: AsyncParsableCommand {
                 print(String(decoding: CanonicalJSON.object(["entries": .array(views.map(CanonicalJSON.object))]).bytes, as: UTF8.self))
             case .csv:
                 var writer = CSVWriter()
-                writer.appendRecord(Self.columns)
-                for view in views { writer.appendRecord(Self.columns.map { Self.cell(view[$0]) }) }
+                writer.appendRecord(AuditRecord.viewColumns)
+                for view in views { writer.appendRecord(AuditRecord.viewColumns.map { AuditRecord.cell(view[$0]) }) }
                 print(String(decoding: writer.takeBytes(), as: UTF8.self), terminator: "")
             case .table:
-                let rows = [Self.columns] + views.map { view in Self.columns.map { Self.cell(view[$0]) } }
-                let widths = Self.columns.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+                let rows = [AuditRecord.viewColumns] + views.map { view in AuditRecord.viewColumns.map { AuditRecord.cell(view[$0]) } }
+                let widths = AuditRecord.viewColumns.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
                 for row in rows {
                     print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
                         .trimmingCharacters(in: .whitespaces))
@@ -91,17 +85,70 @@ struct AuditCommand: AsyncParsableCommand {
             }
             Console.note("\(entries.count) entr\(entries.count == 1 ? "y" : "ies")")
         }
+    }
 
-        /// A value as one cell: lists joined with `; `, nothing for absent.
-        static func cell(_ value: CanonicalJSON?) -> String {
-            switch value {
-            case nil: ""
-            case .string(let text)?: text
-            case .integer(let number)?: String(number)
-            case .boolean(let flag)?: String(flag)
-            case .array(let items)?: items.map { cell($0) }.joined(separator: "; ")
-            case .object?: String(decoding: value!.bytes, as: UTF8.self)
+    struct Report: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write an agreement's access report for a period (HTML or CSV).",
+            discussion: """
+            The report covers one agreement (all its versions) over a period: who accessed what
+            and when, why (the requester's justification, the approver's reason), how many rows;
+            uploads per agency and dataset; linkage runs with their match rates; and everything
+            refused. It is read from the audit log, so it names user and agency ids and holds
+            counts, never row data: no pseudonym, no identifier. HTML is one self-contained,
+            printable file; CSV has one row per line of the report, its section first. Making it
+            is audited (audit.report, by you as operator).
+
+            The period is --period YYYY-MM (a calendar month, UTC) or YYYY (a year), or
+            --since DATE --until DATE (until exclusive).
+
+            Examples:
+              concord audit report --agreement early-help-domestic-abuse --period 2026-11 --out nov.html
+              concord audit report --agreement early-help-domestic-abuse --since 2026-10-01 --until 2027-01-01 --format csv --out q4.csv
+            """
+        )
+        @OptionGroup var hub: HubConfigOptions
+        @Option(help: ArgumentHelp("The agreement's id.", valueName: "id")) var agreement: String
+        @Option(help: ArgumentHelp("A month (YYYY-MM) or a year (YYYY), UTC.", valueName: "period")) var period: String?
+        @Option(help: ArgumentHelp("From this date (YYYY-MM-DD), instead of --period.", valueName: "date")) var since: String?
+        @Option(help: ArgumentHelp("Before this date (YYYY-MM-DD), with --since.", valueName: "date")) var until: String?
+        @Option(help: "html or csv.") var format: AccessReportDocument.Format = .html
+        @Option(name: .customLong("out"), help: ArgumentHelp("Where to write the report.", valueName: "file")) var output: String
+
+        func reportPeriod() throws -> ReportPeriod {
+            switch (period, since, until) {
+            case (let text?, nil, nil):
+                guard let period = ReportPeriod(text) else { throw ValidationError("--period must be YYYY-MM or YYYY, not '\(text)'") }
+                return period
+            case (nil, let since?, let until?):
+                guard let from = CivilDate(iso: since), let to = CivilDate(iso: until) else { throw ValidationError("--since and --until must be YYYY-MM-DD") }
+                guard let period = ReportPeriod(since: from, until: to) else { throw ValidationError("--until (\(until)) must be after --since (\(since))") }
+                return period
+            default:
+                throw ValidationError("give --period YYYY-MM (or YYYY), or both --since and --until")
             }
+        }
+
+        func validate() throws { _ = try reportPeriod() }
+
+        func run() async throws {
+            let period = try reportPeriod()
+            let (document, report) = try await hub.withStore { store in
+                guard try await store.agreementHistory(id: agreement).isEmpty == false else {
+                    throw ValidationError("no agreement '\(agreement)' is applied at this hub (concord agreement list shows them)")
+                }
+                let report = try await store.accessReport(agreement: agreement, period: period)
+                try await store.audit(AuditEntry(actor: hub.actor, action: "audit.report", subject: agreement, details: .object([
+                    "agreement": .string(agreement), "since": .string(period.since.description), "until": .string(period.until.description),
+                    "format": .string(format.rawValue),
+                ])))
+                let madeAt = CivilDate.utcTimestamp(secondsSinceEpoch: Int64(Date().timeIntervalSince1970))
+                return (try AccessReportDocument.render(report, format: format, checkpoint: try await store.latestCheckpoint(), madeAt: madeAt), report)
+            }
+            let file = try AtomicOutputFile(path: output, mode: 0o600)
+            try file.write(document)
+            try file.commit()
+            Console.note("\(output): \(agreement), \(period): \(report.accesses.count) request events, \(report.uploads.count) agency datasets, \(report.linkageRuns.count) linkage runs, \(report.refusals.count) refusals")
         }
     }
 
@@ -173,26 +220,17 @@ struct AuditCommand: AsyncParsableCommand {
                     problems.append("\(file): \(error)")
                 }
             }
-            let (verification, storedCount) = try await hub.withStore { store in
-                var all = kept
-                let stored = try await store.checkpoints()
-                for checkpoint in stored {
-                    do {
-                        all.append(try ConcordCore.Checkpoint(note: checkpoint.note, hubKey: key))
-                    } catch {
-                        problems.append("the hub's stored checkpoint of size \(checkpoint.size): \(error)")
-                    }
-                }
-                return (try await store.verifyAuditLog(against: all), stored.count)
-            }
-            if let broken = verification.firstBroken { problems.insert("entry \(broken.seq): \(broken.reason)", at: 0) }
-            guard problems.isEmpty else {
-                problems.forEach { print("audit log: \($0)") }
-                Console.note("audit log NOT intact: \(problems.count) problem\(problems.count == 1 ? "" : "s"); the first bad entry is listed first")
+            let check = try await hub.withStore { try await $0.checkAuditLog(hubKey: key, kept: kept, problems: problems) }
+            let verification = check.verification
+            guard check.isIntact else {
+                check.problems.forEach { print("audit log: \($0)") }
+                Console.note("audit log NOT intact: \(check.problems.count) problem\(check.problems.count == 1 ? "" : "s"); the first bad entry is listed first")
                 throw ExitCode(1)
             }
             print("audit log: ok: \(verification.entriesChecked) entries, chain intact, Merkle root \(Data(verification.rootHash).base64EncodedString())")
-            Console.note("matched \(verification.checkpointsMatched) checkpoint(s): \(kept.count) given, \(storedCount) stored by the hub")
+            Console.note("matched \(verification.checkpointsMatched) checkpoint(s): \(kept.count) given, \(check.storedCheckpoints) stored by the hub")
         }
     }
 }
+
+extension AccessReportDocument.Format: ExpressibleByArgument {}

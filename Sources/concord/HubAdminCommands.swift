@@ -86,7 +86,9 @@ extension HubCommand {
                 let refusals = RefusalAudit(store: store)
                 let application = try HubApplication.make(configuration: configuration, store: store, keys: keys, catalogue: catalogue, logger: logger,
                                                           linkage: linkage, refusals: refusals, onServerRunning: { port in
-                    Console.note("concord hub listening on \(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port) (receipts signed by \(keys.signingPublic.id))")
+                    let base = "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)"
+                    Console.note("concord hub listening on \(base) (receipts signed by \(keys.signingPublic.id))")
+                    Console.note("IG dashboard: \(base)/ig/ (sign in with an ig-officer or admin token); public register: \(base)/register")
                 })
                 let checkpointer = AuditCheckpointer(store: store, keys: keys, refusals: refusals, logger: logger)
                 let services = ServiceGroup(configuration: .init(

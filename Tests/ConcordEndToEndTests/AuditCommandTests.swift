@@ -39,6 +39,37 @@ struct AuditCommandTests {
         }
     }
 
+    /// `concord audit report`: the period's options checked, an unknown agreement refused, both
+    /// formats written, and making the report audited.
+    @Test func reportCommand() async throws {
+        try await withFreshDatabase { database in
+            let directory = try TemporaryDirectory()
+            let (config, _) = try await hubConfiguration(database, in: directory)
+            let applied = try await asyncConcord("agreement", "apply", "--config", config, "--as", "tests",
+                                                 repositoryRoot.appendingPathComponent("Agreements/early-help-domestic-abuse.v1.yaml").path)
+            #expect(applied.status == 0, "\(applied.error)")
+            let agreement = "early-help-domestic-abuse"
+            let badPeriod = try await asyncConcord("audit", "report", "--config", config, "--agreement", agreement, "--period", "2026-13", "--out", directory.file("x"))
+            #expect(badPeriod.status != 0 && badPeriod.error.contains("--period must be YYYY-MM or YYYY"), "\(badPeriod.error)")
+            let both = try await asyncConcord("audit", "report", "--config", config, "--agreement", agreement, "--period", "2026-11", "--since", "2026-11-01",
+                                              "--out", directory.file("x"))
+            #expect(both.status != 0 && both.error.contains("give --period"), "\(both.error)")
+            let unknown = try await asyncConcord("audit", "report", "--config", config, "--agreement", "nope", "--period", "2026-11", "--out", directory.file("x"))
+            #expect(unknown.status != 0 && unknown.error.contains("no agreement 'nope'"), "\(unknown.error)")
+
+            let html = try await asyncConcord("audit", "report", "--config", config, "--as", "ig", "--agreement", agreement, "--period", "2026", "--out", directory.file("r.html"))
+            #expect(html.status == 0 && html.error.contains("0 request events"), "\(html.error)")
+            let page = try String(contentsOfFile: directory.file("r.html"), encoding: .utf8)
+            #expect(page.hasPrefix("<!DOCTYPE html>") && page.contains("Access report: <code>early-help-domestic-abuse</code>") && page.contains("2026-01-01 to 2027-01-01"))
+            let csv = try await asyncConcord("audit", "report", "--config", config, "--agreement", agreement, "--since", "2026-11-01", "--until", "2026-12-01",
+                                             "--format", "csv", "--out", directory.file("r.csv"))
+            #expect(csv.status == 0, "\(csv.error)")
+            #expect(try String(contentsOfFile: directory.file("r.csv"), encoding: .utf8).hasPrefix("section,at,who,role,action,subject,"))
+            let audited = try await asyncConcord("audit", "log", "--config", config, "--action", "audit.report", "--format", "csv")
+            #expect(audited.output.split(separator: "\n").count == 3 && audited.output.contains("operator:ig"), "\(audited.output)")
+        }
+    }
+
     /// The spec's Python verifier (Tests/Vectors/transparency/verify_log.py) on the entries as
     /// `psql -At` prints them, against the kept checkpoint: the command docs/transparency-log.md gives.
     private func independentlyVerified(_ url: String, in directory: TemporaryDirectory) throws -> RunResult {
