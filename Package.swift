@@ -69,6 +69,7 @@ let package = Package(
             resources: [
                 .embedInCode("Migrations/0001_foundation.sql"), .embedInCode("Migrations/0002_linkage.sql"),
                 .embedInCode("Migrations/0003_requests.sql"), .embedInCode("Migrations/0004_transparency.sql"),
+                .embedInCode("Migrations/0005_retention.sql"),
             ]
         ),
         // The hub's HTTP API: authentication, uploads, ingest and receipts, health and metrics.

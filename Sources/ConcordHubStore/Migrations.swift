@@ -25,6 +25,7 @@ struct Migration: Sendable {
         Migration(version: 2, name: "linkage", bytes: PackageResources._002_linkage_sql),
         Migration(version: 3, name: "requests", bytes: PackageResources._003_requests_sql),
         Migration(version: 4, name: "transparency", bytes: PackageResources._004_transparency_sql),
+        Migration(version: 5, name: "retention", bytes: PackageResources._005_retention_sql),
     ]
 
     /// The version a current database is at.
@@ -47,6 +48,8 @@ enum AdvisoryLock {
     static let linkage: Int32 = 3
     /// Held (transaction-level) while growing the audit log's Merkle tree and signing a checkpoint.
     static let checkpoint: Int32 = 4
+    /// Held (transaction-level) while a purge is planned and recorded, so one purge runs at a time.
+    static let purge: Int32 = 5
 }
 
 /// Splits a trusted SQL file into statements at top-level semicolons, skipping over `--` and
