@@ -116,3 +116,20 @@ extension HubStore {
         }
     }
 }
+
+/// Where an agreement's review (`next_review`) stands on a day: the ICO code expects agreements
+/// to be reviewed, and the hub flags those whose review is near or past.
+public enum ReviewState: String, Sendable, Hashable, CaseIterable {
+    /// `next_review` has passed.
+    case overdue
+    /// `next_review` is within the next 30 days (today included).
+    case due
+    case notDue = "not-due"
+
+    public static let noticeDays = 30
+
+    public init(_ agreement: Agreement, on date: CivilDate) {
+        let days = agreement.nextReview.daysSinceEpoch - date.daysSinceEpoch
+        self = days < 0 ? .overdue : days <= Self.noticeDays ? .due : .notDue
+    }
+}

@@ -22,7 +22,7 @@ struct AuditCommand: AsyncParsableCommand {
           concord audit verify --config /etc/concord/hub.yaml --checkpoint ~/checkpoints/*.note
           concord audit log --config /etc/concord/hub.yaml --agreement early-help-domestic-abuse --since 2026-11-01
         """,
-        subcommands: [Log.self, Checkpoint.self, Verify.self]
+        subcommands: [Log.self, Checkpoint.self, Verify.self, Deletions.self]
     )
 
     struct Log: AsyncParsableCommand {
@@ -157,13 +157,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try hub.load()
-            let key: PublicKeyLine
-            if let hubKey {
-                key = try PublicKeyLine(line: String(contentsOfFile: hubKey, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
-                guard key.kind == .hubSigning else { throw ValidationError("\(hubKey) is a \(key.kind.rawValue) key, not the hub's hub-signing key") }
-            } else {
-                key = try KeyFiles.readPrivateKey(configuration.signingKeyPath).publicKey
-            }
+            let key = try hubSigningKey(file: hubKey, configuration: configuration)
             var problems: [String] = []
             var kept: [ConcordCore.Checkpoint] = []
             for file in checkpoints {

@@ -89,8 +89,11 @@ extension HubCommand {
                     Console.note("concord hub listening on \(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port) (receipts signed by \(keys.signingPublic.id))")
                 })
                 let checkpointer = AuditCheckpointer(store: store, keys: keys, refusals: refusals, logger: logger)
+                let retention = RetentionWorker(purger: try RetentionPurger(store: store, catalogue: catalogue, keys: keys, dataDirectory: configuration.dataDirectory),
+                                                logger: logger)
                 let services = ServiceGroup(configuration: .init(
-                    services: [application, NoncePruner(store: store), LinkageWorker(store: store, catalogue: catalogue, queue: linkage, logger: logger), checkpointer],
+                    services: [application, NoncePruner(store: store), LinkageWorker(store: store, catalogue: catalogue, queue: linkage, logger: logger), checkpointer,
+                               retention],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 try await services.run()
             }
