@@ -13,7 +13,6 @@ import Testing
     static let youthViolence = "youth-violence-vulnerability"
 
     @Test func overlappingAgreementsKeepRowsUntilTheLatestRetentionEndsWithSignedCertificates() async throws {
-        try await requireDatabase()
         try await TestHub.with { hub in
             let today = try hub.today
             let envelope = try await hub.envelope(rows: 120, agreements: [TestHub.agreement, Self.youthViolence])
@@ -74,7 +73,6 @@ import Testing
     }
 
     @Test func aPurgeInterruptedMidwayIsFinishedByTheNextRun() async throws {
-        try await requireDatabase()
         try await TestHub.with { hub in
             let today = try hub.today
             #expect(try await hub.upload(try await hub.envelope(rows: 120)).status == 200)
@@ -102,7 +100,6 @@ import Testing
     }
 
     @Test func suspensionAndTerminationRefuseAtOnceAndTerminationPurgesWithinItsPeriod() async throws {
-        try await requireDatabase()
         try await TestHub.with { hub in
             let today = try hub.today
             #expect(try await hub.upload(try await hub.envelope(rows: 60)).status == 200)
@@ -141,6 +138,35 @@ import Testing
             let actions = try await hub.store.auditEntries(limit: 100_000).map(\.entry.action)
             #expect(actions.contains("agreement.suspend") && actions.contains("agreement.terminate") && actions.contains("purge.start"))
         }
+    }
+
+    @Test func agreementsAreSuspendedThroughTheAPIByAdminsAndTheirOwnIGContacts() async throws {
+        try await TestHub.with { hub in
+            let stranger = try await hub.person("someone-else", .igOfficer)
+            let admin = try await hub.person("ops", .admin)
+            let refused = try await hub.call(.post, "/v1/agreements/\(TestHub.agreement)/suspend", token: stranger, json: ["reason": "no"])
+            #expect(refused.status == 403 && refused.text.contains("agreement.not-a-contact"))
+            let noReason = try await hub.call(.post, "/v1/agreements/\(TestHub.agreement)/terminate", token: admin, json: ["reason": " "])
+            #expect(noReason.status == 409)
+            let suspended = try await hub.call(.post, "/v1/agreements/\(TestHub.agreement)/suspend", token: admin, json: ["reason": "DPIA review"])
+            let status = try suspended.json().string("status")
+            #expect(suspended.status == 200 && status == "suspended", "\(suspended.text)")
+            #expect(try await hub.store.agreementsInForce(catalogue: hub.catalogue, on: try hub.today)[TestHub.agreement] == nil)
+            #expect(try await hub.upload(try await hub.envelope(rows: 10)).status != 200)
+            let metrics = try await hub.send(.get, "/metrics")
+            #expect(metrics.text.contains("concord_agreement_reviews"))
+        }
+    }
+
+    @Test func reviewStatesCountThirtyDaysAhead() throws {
+        let text = try DocumentFiles.readText(repositoryRoot.appendingPathComponent("Agreements/\(TestHub.agreement).v1.yaml").path)
+        let catalogue = try DocumentFiles.loadCatalogue(repositoryRoot.appendingPathComponent("Schemas/datasets").path)
+        let agreement = try Agreement(yaml: text, file: TestHub.agreement, catalogue: catalogue)
+        let review = agreement.nextReview
+        #expect(ReviewState(agreement, on: review.adding(days: -31)) == .notDue)
+        #expect(ReviewState(agreement, on: review.adding(days: -30)) == .due)
+        #expect(ReviewState(agreement, on: review) == .due)
+        #expect(ReviewState(agreement, on: review.adding(days: 1)) == .overdue)
     }
 }
 
