@@ -72,6 +72,7 @@ let package = Package(
                 .embedInCode("Migrations/0003_requests.sql"), .embedInCode("Migrations/0004_transparency.sql"),
                 .embedInCode("Migrations/0005_linkage_values.sql"),
                 .embedInCode("Migrations/0006_ig_sessions.sql"),
+                .embedInCode("Migrations/0007_retention.sql"),
             ]
         ),
         // The hub's HTTP API: authentication, uploads, ingest and receipts, health and metrics.

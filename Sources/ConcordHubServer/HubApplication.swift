@@ -129,7 +129,13 @@ extension HubService {
         switch endpoint.operationID {
         case HubEndpoint.health.operationID: return { _, _, _ in Self.text("ok") }
         case HubEndpoint.ready.operationID: return { _, _, _ in try await ready() }
-        case HubEndpoint.metrics.operationID: return { _, _, _ in Self.text(String(decoding: metrics.exposition, as: UTF8.self)) }
+        case HubEndpoint.metrics.operationID:
+            return { _, _, _ in
+                // Review dates change with the day, not with any event: counted when scraped.
+                let held = try await store.heldAgreements(catalogue: catalogue).values.map(\.agreement)
+                metrics.agreementReviews(Dictionary(grouping: held) { ReviewState($0, on: today) }.mapValues(\.count))
+                return Self.text(String(decoding: metrics.exposition, as: UTF8.self))
+            }
         case HubEndpoint.openAPI.operationID:
             return { _, _, _ in
                 var headers = HTTPFields()
@@ -145,6 +151,8 @@ extension HubService {
         case HubEndpoint.whoami.operationID: return whoami
         case HubEndpoint.listAgencies.operationID: return listAgencies
         case HubEndpoint.listAgreements.operationID: return listAgreements
+        case HubEndpoint.suspendAgreement.operationID: return { try await changeAgreementState($0, $1, $2, to: .suspended) }
+        case HubEndpoint.terminateAgreement.operationID: return { try await changeAgreementState($0, $1, $2, to: .terminated) }
         case HubEndpoint.readAudit.operationID: return readAudit
         case HubEndpoint.createRequest.operationID: return createRequest
         case HubEndpoint.listRequests.operationID: return listRequests

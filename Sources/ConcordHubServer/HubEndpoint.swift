@@ -42,6 +42,11 @@ public struct HubEndpoint: Sendable, Hashable {
     public static let whoami = HubEndpoint(method: .get, path: "/v1/whoami", operationID: "whoami", callers: people)
     public static let listAgencies = HubEndpoint(method: .get, path: "/v1/agencies", operationID: "listAgencies", callers: [.igOfficer, .admin])
     public static let listAgreements = HubEndpoint(method: .get, path: "/v1/agreements", operationID: "listAgreements", callers: people)
+    /// Stopping an agreement is an IG decision as much as an operator's.
+    public static let suspendAgreement = HubEndpoint(method: .post, path: "/v1/agreements/{agreement_id}/suspend", operationID: "suspendAgreement",
+                                                     callers: [.igOfficer, .admin])
+    public static let terminateAgreement = HubEndpoint(method: .post, path: "/v1/agreements/{agreement_id}/terminate", operationID: "terminateAgreement",
+                                                       callers: [.igOfficer, .admin])
     public static let readAudit = HubEndpoint(method: .get, path: "/v1/audit", operationID: "readAudit", callers: [.igOfficer])
     /// Checkpoints hold sizes and hashes only, nothing about anyone: anyone may keep them.
     public static let getCheckpoint = HubEndpoint(method: .get, path: "/v1/audit/checkpoint", operationID: "getCheckpoint", callers: [.anyone])
@@ -68,7 +73,7 @@ public struct HubEndpoint: Sendable, Hashable {
     /// Every endpoint the hub serves.
     public static let all: [HubEndpoint] = [
         health, ready, metrics, openAPI, getRegister, startUpload, listUploads, getUpload, appendUpload, completeUpload,
-        whoami, listAgencies, listAgreements, readAudit, getCheckpoint, auditInclusionProof, auditConsistencyProof,
+        whoami, listAgencies, listAgreements, suspendAgreement, terminateAgreement, readAudit, getCheckpoint, auditInclusionProof, auditConsistencyProof,
         createRequest, listRequests, getRequest, cancelRequest, approveRequest, denyRequest, getLinkageReport, createDownloadLink, download,
     ]
 }

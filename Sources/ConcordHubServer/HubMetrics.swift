@@ -1,3 +1,4 @@
+import ConcordHubStore
 import Hummingbird
 import Prometheus
 
@@ -24,6 +25,13 @@ struct HubMetrics: Sendable {
         registry.makeCounter(descriptor: Self.problems, labels: [("code", code)]).increment()
     }
 
+    /// Sets how many agreements' reviews are overdue, due within 30 days, or not due.
+    func agreementReviews(_ counts: [ReviewState: Int]) {
+        for state in ReviewState.allCases {
+            registry.makeGauge(descriptor: Self.reviews, labels: [("review", state.rawValue)]).set(Int64(counts[state] ?? 0))
+        }
+    }
+
     /// The text exposition format.
     var exposition: [UInt8] { registry.emitToBuffer() }
 
@@ -36,6 +44,8 @@ struct HubMetrics: Sendable {
                                                       helpText: "Time to answer a request, by operation and status.") }
     private static var problems: MetricNameDescriptor { MetricNameDescriptor(namespace: "concord", metricName: "problems", unitName: "total",
                                                        helpText: "Problem answers (4xx and 5xx), by code.") }
+    private static var reviews: MetricNameDescriptor { MetricNameDescriptor(namespace: "concord", metricName: "agreement_reviews", unitName: "count",
+                                                      helpText: "Agreements by review state (overdue, due within 30 days, not-due).") }
     private static let latencyBuckets: [Duration] = [.milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500),
                                                      .seconds(2), .seconds(10), .seconds(60)]
 }

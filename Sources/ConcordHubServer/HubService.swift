@@ -95,7 +95,8 @@ struct HubService: Sendable {
         let staged: ExtractRecord
         do {
             staged = try await store.stage(uploadID: upload.id, agencyID: agency.id, dataset: table, mode: manifest.mode == .append ? .append : .snapshot,
-                                           retainUntil: admission.retainUntil, columns: release.columns) { writer in
+                                           retainUntil: admission.retainUntil, holds: admission.holds(for: manifest.dataset, today: today),
+                                           columns: release.columns) { writer in
                 var buffer = [UInt8](repeating: 0, count: 1 << 20)
                 while true {
                     let count = try buffer.withUnsafeMutableBytes { try input.read(into: $0) }

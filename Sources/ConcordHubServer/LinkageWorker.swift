@@ -81,15 +81,12 @@ extension HubStore {
         return reports
     }
 
-    /// The latest applied version of each agreement, by id, loaded against `catalogue`; with
-    /// `date`, only those active and valid on that date.
+    /// The latest applied version of each agreement, by id, loaded against `catalogue`, its status
+    /// overridden by a suspension or termination at the hub; with `date`, only those in force on
+    /// that date.
     public func agreementsInForce(catalogue: SchemaCatalogue, on date: CivilDate? = nil) async throws -> [String: Agreement] {
-        var latest: [String: Agreement] = [:]
-        for stored in try await agreements() {
-            let agreement = try Agreement(yaml: stored.document, file: "\(stored.id).v\(stored.version) (as applied)", catalogue: catalogue)
-            if (latest[stored.id]?.version ?? 0) < agreement.version { latest[stored.id] = agreement }
-        }
-        guard let date else { return latest }
-        return latest.filter { $0.value.status == .active && $0.value.validFrom <= date && date <= $0.value.validUntil }
+        let held = try await heldAgreements(catalogue: catalogue)
+        guard let date else { return held.mapValues(\.agreement) }
+        return held.filter { $0.value.isInForce(on: date) }.mapValues(\.agreement)
     }
 }

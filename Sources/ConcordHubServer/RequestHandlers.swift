@@ -113,7 +113,12 @@ extension HubService {
         }
         let record: RequestRecord
         do {
-            record = try await store.redeemDownloadLink(token: token, by: user.id)
+            // In-flight requests stop at once when their agreement stops being in force.
+            let inForce = try await store.agreementsInForce(catalogue: catalogue, on: today)
+            record = try await store.redeemDownloadLink(token: token, by: user.id) { record in
+                inForce[record.request.agreementID] == nil
+                    ? "agreement \(record.request.agreementID) is not in force (suspended, terminated or past its end)" : nil
+            }
         } catch let error as HubStoreError {
             // A refused download is audited too: who tried which request's link, and why not.
             let subject: String? = switch error {
@@ -173,7 +178,7 @@ extension HubService {
 
     // MARK: Helpers
 
-    private func person(_ caller: Authenticated) throws -> UserRecord {
+    func person(_ caller: Authenticated) throws -> UserRecord {
         guard case .person(let user) = caller else { throw Problem.forbidden("auth.role", "for people only") }
         return user
     }
@@ -235,7 +240,7 @@ extension HubService {
         return DatasetField(datasets[0], text)
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, from body: ByteBuffer) throws -> T {
+    static func decode<T: Decodable>(_ type: T.Type, from body: ByteBuffer) throws -> T {
         do {
             return try JSONDecoder().decode(type, from: Data(Array(buffer: body)))
         } catch {
@@ -312,7 +317,7 @@ private struct CreateRequestBody: Decodable {
     }
 }
 
-/// `POST /v1/requests/{id}/approve` and `/deny`.
-private struct DecisionBody: Decodable {
+/// `POST /v1/requests/{id}/approve` and `/deny`, `POST /v1/agreements/{id}/suspend` and `/terminate`.
+struct DecisionBody: Decodable {
     var reason: String?
 }

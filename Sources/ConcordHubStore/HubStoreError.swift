@@ -25,6 +25,8 @@ public enum HubStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownUser(String)
     /// The same agreement id and version was applied before with other bytes.
     case agreementVersionChanged(id: String, version: Int)
+    /// An agreement cannot be suspended or terminated, and why.
+    case agreementState(id: String, problem: String)
     case unknownUpload(String)
     /// The header digest is already an upload of another agency.
     case uploadOfAnotherAgency(String)
@@ -77,6 +79,7 @@ public enum HubStoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unknownUser(let id): "no user \(id) exists"
         case .agreementVersionChanged(let id, let version):
             "agreement \(id) version \(version) was applied before with different text; give the changed agreement a new version"
+        case .agreementState(let id, let problem): "agreement \(id) cannot change state: \(problem)"
         case .unknownUpload(let id): "no upload \(id)"
         case .uploadOfAnotherAgency(let digest):
             "an envelope with header digest \(digest) was uploaded by another agency; it cannot be uploaded again under this one"

@@ -27,6 +27,7 @@ struct Migration: Sendable {
         Migration(version: 4, name: "transparency", bytes: PackageResources._004_transparency_sql),
         Migration(version: 5, name: "linkage_values", bytes: PackageResources._005_linkage_values_sql),
         Migration(version: 6, name: "ig_sessions", bytes: PackageResources._006_ig_sessions_sql),
+        Migration(version: 7, name: "retention", bytes: PackageResources._007_retention_sql),
     ]
 
     /// The version a current database is at.
@@ -49,6 +50,8 @@ enum AdvisoryLock {
     static let linkage: Int32 = 3
     /// Held (transaction-level) while growing the audit log's Merkle tree and signing a checkpoint.
     static let checkpoint: Int32 = 4
+    /// Held (transaction-level) while a purge is planned and recorded, so one purge runs at a time.
+    static let purge: Int32 = 5
 }
 
 /// Splits a trusted SQL file into statements at top-level semicolons, skipping over `--` and

@@ -248,7 +248,11 @@ extension HubStore {
     /// still ready. Marks it used and writes the `request.download` audit entry (who, when,
     /// bytes, rows) in one transaction, before a byte is sent. Expired or used: `downloadLinkGone`;
     /// the caller audits refused attempts.
-    public func redeemDownloadLink(token: String, by user: String) async throws -> RequestRecord {
+    /// `refusal` gives the reason the request's agreement no longer permits the download (it was
+    /// suspended, terminated or has expired), checked in the same transaction; a request whose
+    /// output retention deleted is refused too.
+    public func redeemDownloadLink(token: String, by user: String,
+                                   refusal: (RequestRecord) async throws -> String? = { _ in nil }) async throws -> RequestRecord {
         try await withTransaction { transaction in
             let digest = ByteBuffer(bytes: APIToken.digest(token))
             let rows = try await transaction.query("""
@@ -264,6 +268,11 @@ extension HubStore {
             guard record.state == .ready, let output = record.output else {
                 throw HubStoreError.downloadLinkGone(request: subject, reason: "request \(subject) is \(record.state.rawValue)")
             }
+            let purged = try await transaction.query("SELECT purged_at IS NOT NULL FROM requests WHERE id = \(requestID)").collect().first?.decode(Bool.self)
+            guard purged != true else {
+                throw HubStoreError.downloadLinkGone(request: subject, reason: "its output was deleted when the agreement's retention ended")
+            }
+            if let reason = try await refusal(record) { throw HubStoreError.downloadLinkGone(request: subject, reason: reason) }
             try await transaction.query("UPDATE request_links SET used_at = now(), used_by = \(user) WHERE token_sha256 = \(digest)")
             try await transaction.audit(AuditEntry(actor: .user(user), action: "request.download", subject: requestID.uuidString.lowercased(), details: .object([
                 "sha256": .string(output.sha256.lowercaseHex), "rows": .integer(Int(output.rows)), "bytes": .integer(Int(output.bytes)),

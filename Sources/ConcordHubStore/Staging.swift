@@ -15,6 +15,8 @@ public enum ExtractMode: String, Sendable, Hashable, CaseIterable {
 /// extracts are deleted.
 public enum ExtractState: String, Sendable, Hashable, CaseIterable {
     case staged, published, superseded, discarded
+    /// Its rows were deleted because no agreement holds them any longer (docs/retention.md).
+    case purged
 }
 
 /// A loaded extract.
@@ -151,8 +153,10 @@ extension HubStore {
     /// until `publish`. `columns` is the extract's header (match key and field names, in the
     /// order `rows` writes cells); columns of the table it does not name stay NULL. The upload
     /// must be `receiving`, of `agencyID` and of the table's dataset.
+    /// `holds` are the retention of each agreement the extract is shared under, counted from
+    /// today (docs/retention.md); `retainUntil` is the latest of them.
     public func stage(uploadID: UUID, agencyID: String, dataset table: DatasetTable, mode: ExtractMode, retainUntil: CivilDate?,
-                      columns: [String], rows: (StagingWriter) async throws -> Void) async throws -> ExtractRecord {
+                      holds: [RetentionHold] = [], columns: [String], rows: (StagingWriter) async throws -> Void) async throws -> ExtractRecord {
         var sqlColumns = ["_extract"]
         for name in columns {
             guard let column = table.column(named: name) else { throw HubStoreError.unknownColumn(dataset: table.dataset, column: name) }
@@ -171,6 +175,12 @@ extension HubStore {
                 VALUES (\(uploadID), \(agencyID), \(table.dataset), \(mode.rawValue), \(retain)::date) RETURNING id
                 """).collect()
             guard let extractID = try inserted.first?.decode(Int64.self) else { throw HubStoreError.database(message: "no extract id returned", sqlState: nil) }
+            for hold in holds {
+                try await transaction.query("""
+                    INSERT INTO extract_retention (extract_id, agreement_id, agreement_version, retain_until)
+                    VALUES (\(extractID), \(hold.agreementID), \(hold.agreementVersion), \((hold.retainUntil ?? retainUntil)?.description)::date)
+                    """)
+            }
             var count: Int64 = 0
             // Table and column names are validated identifiers (DatasetTable); copyFrom quotes them.
             try await transaction.connection.copyFrom(table: table.tableName, columns: sqlColumns, logger: logger) { copyWriter in

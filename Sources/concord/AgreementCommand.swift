@@ -8,7 +8,7 @@ struct AgreementCommand: AsyncParsableCommand {
         commandName: "agreement",
         abstract: "Check, explain and export data sharing agreements.",
         discussion: "The format, concord-agreement/1, is specified in docs/agreements.md.",
-        subcommands: [Lint.self, Show.self, Export.self, Apply.self]
+        subcommands: [Lint.self, Show.self, Export.self, Apply.self, List.self, ChangeState.self, Terminate.self]
     )
 
     struct Lint: AsyncParsableCommand {

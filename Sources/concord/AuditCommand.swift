@@ -23,7 +23,7 @@ struct AuditCommand: AsyncParsableCommand {
           concord audit log --config /etc/concord/hub.yaml --agreement early-help-domestic-abuse --since 2026-11-01
           concord audit report --config /etc/concord/hub.yaml --agreement early-help-domestic-abuse --period 2026-11 --out nov.html
         """,
-        subcommands: [Log.self, Report.self, Checkpoint.self, Verify.self]
+        subcommands: [Log.self, Report.self, Checkpoint.self, Verify.self, Deletions.self]
     )
 
     struct Log: AsyncParsableCommand {
@@ -204,13 +204,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try hub.load()
-            let key: PublicKeyLine
-            if let hubKey {
-                key = try PublicKeyLine(line: String(contentsOfFile: hubKey, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
-                guard key.kind == .hubSigning else { throw ValidationError("\(hubKey) is a \(key.kind.rawValue) key, not the hub's hub-signing key") }
-            } else {
-                key = try KeyFiles.readPrivateKey(configuration.signingKeyPath).publicKey
-            }
+            let key = try hubSigningKey(file: hubKey, configuration: configuration)
             var problems: [String] = []
             var kept: [ConcordCore.Checkpoint] = []
             for file in checkpoints {

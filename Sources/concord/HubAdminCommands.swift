@@ -91,8 +91,11 @@ extension HubCommand {
                     Console.note("IG dashboard: \(base)/ig/ (sign in with an ig-officer or admin token); public register: \(base)/register")
                 })
                 let checkpointer = AuditCheckpointer(store: store, keys: keys, refusals: refusals, logger: logger)
+                let retention = RetentionWorker(purger: try RetentionPurger(store: store, catalogue: catalogue, keys: keys, dataDirectory: configuration.dataDirectory),
+                                                logger: logger)
                 let services = ServiceGroup(configuration: .init(
-                    services: [application, NoncePruner(store: store), LinkageWorker(store: store, catalogue: catalogue, queue: linkage, logger: logger), checkpointer],
+                    services: [application, NoncePruner(store: store), LinkageWorker(store: store, catalogue: catalogue, queue: linkage, logger: logger), checkpointer,
+                               retention],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 try await services.run()
             }

@@ -20,7 +20,7 @@ struct HubCommand: AsyncParsableCommand {
           concord hub agency add --config hub.yaml --id essex-police --name "Essex Police" --public-key "$(cat essex-police.agency-signing.pub)"
           concord agreement apply --config hub.yaml Agreements/*.yaml
         """,
-        subcommands: [Serve.self, Agency.self, User.self, Link.self, CheckExtract.self, OpenEnvelope.self]
+        subcommands: [Serve.self, Agency.self, User.self, Link.self, Purge.self, CheckExtract.self, OpenEnvelope.self]
     )
 
     struct OpenEnvelope: AsyncParsableCommand {
