@@ -101,6 +101,7 @@ let package = Package(
                 .embedInCode("Resources/web/uploads.mustache"), .embedInCode("Resources/web/requests.mustache"),
                 .embedInCode("Resources/web/audit.mustache"), .embedInCode("Resources/web/transparency.mustache"),
                 .embedInCode("Resources/web/register.mustache"), .embedInCode("Resources/web/access-report.mustache"),
+                .embedInCode("Resources/web/retention.mustache"),
             ]
         ),
         // Deterministic synthetic populations and agency extracts for tests, the demo and benchmarks.

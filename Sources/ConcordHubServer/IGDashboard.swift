@@ -45,7 +45,7 @@ struct IGDashboard: Sendable {
         let content = IGPages(dashboard: self)
         let views: [(String, @Sendable (Request, HubRequestContext, Visit) async throws -> Response)] = [
             ("/ig", content.agreements), ("/ig/uploads", content.uploads), ("/ig/requests", content.requests), ("/ig/audit", content.audit),
-            ("/ig/transparency", content.transparency), ("/ig/report", content.report),
+            ("/ig/transparency", content.transparency), ("/ig/report", content.report), ("/ig/retention", content.retention),
         ]
         for (path, page) in views {
             route(.get, path) { request, context in try await signedIn(request, context, form: false) { visit, _ in try await page(request, context, visit) } }

@@ -65,6 +65,30 @@ struct IGPages: Sendable {
                                         frame: dashboard.frame(visit, title: "Uploads and nightly extracts", nav: "uploads")))
     }
 
+    /// The retention schedule as of today: what a purge would delete, and when.
+    func retention(_ request: Request, _ context: HubRequestContext, _ visit: Visit) async throws -> Response {
+        let today = service.today
+        let schedule = try await service.store.retentionSchedule(on: today, catalogue: service.catalogue)
+        func soon(_ day: CivilDate?) -> Bool { day.map { $0.daysSinceEpoch - today.daysSinceEpoch <= Self.soonDays } ?? false }
+        let extracts = schedule.extracts.sorted { ($0.purgeOn?.daysSinceEpoch ?? .max, $0.extractID) < ($1.purgeOn?.daysSinceEpoch ?? .max, $1.extractID) }
+            .map { extract -> [String: Any] in
+                [
+                    "purge_on": extract.purgeOn?.description ?? "not set", "soon": soon(extract.purgeOn), "agency": extract.agencyID,
+                    "dataset": extract.dataset, "rows": String(extract.rows), "receipt": extract.receiptSHA256,
+                    "holds": extract.holds.map { hold -> [String: Any] in
+                        ["agreement": hold.agreementID, "version": String(hold.agreementVersion), "ends": hold.ends?.description ?? "not set", "released": hold.released]
+                    },
+                ]
+            }
+        let outputs = schedule.outputs.sorted { ($0.purgeOn.daysSinceEpoch, $0.requestID.uuidString) < ($1.purgeOn.daysSinceEpoch, $1.requestID.uuidString) }
+            .map { output -> [String: Any] in
+                ["purge_on": output.purgeOn.description, "soon": soon(output.purgeOn), "request": output.requestID.uuidString.lowercased(),
+                 "agreement": output.agreementID, "rows": String(output.rows)]
+            }
+        return WebPages.html(pages.page("retention", ["extracts": extracts, "outputs": outputs, "soon_days": String(Self.soonDays)],
+                                        frame: dashboard.frame(visit, title: "Retention", nav: "retention")))
+    }
+
     func requests(_ request: Request, _ context: HubRequestContext, _ visit: Visit) async throws -> Response {
         var frame = dashboard.frame(visit, title: "Requests awaiting approval", nav: "requests")
         let parameters = request.uri.queryParameters

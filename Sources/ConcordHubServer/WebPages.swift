@@ -23,6 +23,7 @@ struct WebPages: Sendable {
             ("uploads", PackageResources.uploads_mustache), ("requests", PackageResources.requests_mustache),
             ("audit", PackageResources.audit_mustache), ("transparency", PackageResources.transparency_mustache),
             ("register", PackageResources.register_mustache), ("access-report", PackageResources.access_report_mustache),
+            ("retention", PackageResources.retention_mustache),
         ]
         for (name, bytes) in templates { try library.register(String(decoding: bytes, as: UTF8.self), named: name) }
         self.library = library

@@ -36,7 +36,7 @@ extension HubStore {
         func month(_ column: String) -> String { "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM')" }
         let query = PostgresQuery(unsafeSQL: """
             WITH u AS (SELECT \(month("up.completed_at")) AS m, count(*) AS n FROM uploads up
-                       WHERE up.state = 'complete' AND \(Self.sharedUnderAgreement) GROUP BY 1),
+                       WHERE up.state = 'complete' AND \(Self.sentUnderAgreement) GROUP BY 1),
                  r AS (SELECT \(month("created_at")) AS m, count(*) AS n FROM requests WHERE agreement_id = $1 GROUP BY 1),
                  d AS (SELECT \(month("k.used_at")) AS m, count(*) AS n FROM request_links k
                        JOIN requests q ON q.id = k.request_id WHERE q.agreement_id = $1 AND k.used_at IS NOT NULL GROUP BY 1)

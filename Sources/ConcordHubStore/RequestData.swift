@@ -83,10 +83,14 @@ extension HubStore {
             """
     }
 
-    /// SQL: the upload aliased `up` was shared under (its manifest names a version of) the
-    /// agreement bound as `$1`, and that agreement's hold on the extract aliased `e` has not been
-    /// released by a purge (docs/retention.md). Outputs and linkage read only such uploads' rows.
-    static let sharedUnderAgreement = "EXISTS (SELECT 1 FROM jsonb_array_elements_text(up.manifest::jsonb -> 'agreements') a WHERE split_part(a, '.v', 1) = $1)"
+    /// SQL: the upload aliased `up` was sent under (its manifest names a version of) the
+    /// agreement bound as `$1`.
+    static let sentUnderAgreement = "EXISTS (SELECT 1 FROM jsonb_array_elements_text(up.manifest::jsonb -> 'agreements') a WHERE split_part(a, '.v', 1) = $1)"
+
+    /// SQL: the extract aliased `e`, of the upload aliased `up`, was sent under the agreement bound
+    /// as `$1`, and that agreement's hold on it has not been released by a purge
+    /// (docs/retention.md). Outputs and linkage read only such extracts' rows.
+    static let sharedUnderAgreement = sentUnderAgreement
         + " AND NOT EXISTS (SELECT 1 FROM extract_retention r WHERE r.extract_id = e.id AND r.agreement_id = $1 AND r.released_at IS NOT NULL)"
 
     /// A record's person number: its linkage node's person, or none when its dataset is not linked.

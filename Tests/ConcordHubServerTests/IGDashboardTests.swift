@@ -185,6 +185,27 @@ struct IGDashboardTests {
         }
     }
 
+    @Test func retentionPageShowsWhenEachExtractIsPurgedAndUnderWhichHolds() async throws {
+        try await TestHub.with { hub in
+            #expect(try await hub.upload(try await hub.envelope(rows: 40)).status == 200)
+            let today = try #require(CivilDate(utcSecondsSinceEpoch: Date().timeIntervalSince1970))
+            let schedule = try await hub.store.retentionSchedule(on: today, catalogue: hub.catalogue)
+            let extract = try #require(schedule.extracts.first { $0.dataset == "police_da_incidents" })
+            let purgeOn = try #require(extract.purgeOn, "an accepted extract has a purge date")
+            #expect(purgeOn > today)
+            let officer = try await hub.person("i-thackeray", .igOfficer)
+            try await WebSession.with(hub) { web in
+                #expect(try await web.signIn(officer).status == 303)
+                let page = try await web.get("/ig/retention")
+                #expect(page.status == 200)
+                let row = try #require(page.row(containing: "police_da_incidents"), "\(page.text)")
+                #expect(row.contains(purgeOn.description) && row.contains("essex-police") && row.contains(">40<"), "\(row)")
+                for hold in extract.holds { #expect(row.contains(hold.agreementID)) }
+                #expect(page.text.contains("No request output is kept."))
+            }
+        }
+    }
+
     @Test func transparencyPageVerifiesTheLog() async throws {
         try await TestHub.with { hub in
             _ = try await hub.store.signCheckpoint(with: try HubKeys(encryption: hub.hubEncryption, signing: hub.hubSigning, personIDSecret: PersonIDSecret.generate()),
