@@ -17,6 +17,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 def browser():
@@ -37,6 +39,13 @@ class Steps:
         path = os.path.join(self.out, f"{self.count:02d}-{name}.png")
         self.driver.save_screenshot(path)
         print(f"  screenshot {path}")
+
+    def follow(self, element):
+        """Clicks a link or button and waits for the next page: a click returns before it loads."""
+        page = self.driver.find_element(By.TAG_NAME, "html")
+        element.click()
+        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(page))
+        WebDriverWait(self.driver, 30).until(lambda driver: driver.execute_script("return document.readyState") == "complete")
 
     def heading(self):
         return self.driver.find_element(By.TAG_NAME, "h1").text
@@ -74,14 +83,14 @@ def main():
         label = driver.find_element(By.CSS_SELECTOR, "label[for=token]")
         steps.expect(label.text == "API token", "the token field has no label")
         field.send_keys(token)
-        driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+        steps.follow(driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
         steps.expect(steps.heading() == "Agreements", "signing in did not lead to the agreements page")
         steps.expect("Signed in as i-thackeray" in driver.find_element(By.TAG_NAME, "header").text, "the header does not say who is signed in")
         steps.expect("early-help-domestic-abuse" in driver.page_source, "the agreement is not listed")
         steps.shot("agreements")
 
         print("3. the pending request is listed with a decision form")
-        driver.find_element(By.LINK_TEXT, "Requests").click()
+        steps.follow(driver.find_element(By.LINK_TEXT, "Requests"))
         steps.expect(steps.heading() == "Requests awaiting approval", "the requests page did not open")
         section = driver.find_element(By.CSS_SELECTOR, f"section[aria-labelledby='req-{args.request}']")
         steps.expect("n-carrow" in section.text, "the request does not name its requester")
@@ -89,36 +98,36 @@ def main():
 
         print("4. approve it with a reason")
         section.find_element(By.ID, f"reason-{args.request}").send_keys("Proportionate, within the agreement's purpose (browser test)")
-        section.find_element(By.CSS_SELECTOR, "button[value=approve]").click()
+        steps.follow(section.find_element(By.CSS_SELECTOR, "button[value=approve]"))
         status = driver.find_element(By.CSS_SELECTOR, "[role=status]").text
         steps.expect(f"Request {args.request} is now ready." == status, f"no confirmation of the approval: {status!r}")
         steps.expect(not driver.find_elements(By.CSS_SELECTOR, f"section[aria-labelledby='req-{args.request}']"), "the approved request is still listed")
         steps.shot("approved")
 
         print("5. the approval is in the access log")
-        driver.find_element(By.LINK_TEXT, "Access log").click()
+        steps.follow(driver.find_element(By.LINK_TEXT, "Access log"))
         driver.find_element(By.ID, "f-agreement").send_keys("early-help-domestic-abuse")
         driver.find_element(By.ID, "f-action").send_keys("request.approve")
-        driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+        steps.follow(driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]"))
         rows = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "main table tbody tr")]
         steps.expect(len(rows) == 1, f"expected one approval in the log, found {len(rows)}")
         steps.expect(args.request in rows[0] and "user:i-thackeray" in rows[0] and "approved" in rows[0], f"the entry is not the approval: {rows[0]!r}")
         steps.shot("access-log")
 
         print("6. uploads: the police extract is on time, the other providers' are missing")
-        driver.find_element(By.LINK_TEXT, "Uploads").click()
+        steps.follow(driver.find_element(By.LINK_TEXT, "Uploads"))
         police = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "main table tbody tr") if "police_da_incidents" in row.text]
         steps.expect(police and "on time" in police[0], f"the police extract is not on time: {police!r}")
         steps.shot("uploads")
 
         print("7. the transparency log verifies")
-        driver.find_element(By.LINK_TEXT, "Transparency log").click()
-        driver.find_element(By.XPATH, "//button[text()='Verify the log now']").click()
+        steps.follow(driver.find_element(By.LINK_TEXT, "Transparency log"))
+        steps.follow(driver.find_element(By.XPATH, "//button[text()='Verify the log now']"))
         steps.expect("The audit log is intact" in driver.find_element(By.CSS_SELECTOR, "main [role=status]").text, "verification did not pass")
         steps.shot("transparency")
 
         print("8. sign out; the public register needs no sign-in")
-        driver.find_element(By.XPATH, "//button[text()='Sign out']").click()
+        steps.follow(driver.find_element(By.XPATH, "//button[text()='Sign out']"))
         steps.expect(steps.heading() == "Sign in" and "You have signed out." in driver.page_source, "signing out did not return to the form")
         driver.get(steps.hub + "/register")
         steps.expect(steps.heading() == "Register of data sharing agreements", "the register did not open")
