@@ -23,16 +23,11 @@ public struct AuditCheckpointer: Service {
     }
 
     public func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: interval)
-                    await tick()
-                }
-            }
-        } catch is CancellationError {
-            // Shutting down: what was counted and written since the last tick is signed below.
+        try await repeatUntilShutdown {
+            try await Task.sleep(for: interval)
+            await tick()
         }
+        // Shutting down: what was counted and written since the last tick is signed now.
         await tick()
     }
 

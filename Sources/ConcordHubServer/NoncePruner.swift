@@ -15,16 +15,11 @@ public struct NoncePruner: Service {
         self.interval = interval
     }
 
+    /// Stopping between rounds leaves nothing half done.
     public func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    _ = try await store.pruneNonces(seenBefore: Date(timeIntervalSinceNow: -Double(SignedRequest.nonceRetentionSeconds)))
-                    try await Task.sleep(for: interval)
-                }
-            }
-        } catch is CancellationError {
-            // Shutting down: nothing is left half done.
+        try await repeatUntilShutdown {
+            _ = try await store.pruneNonces(seenBefore: Date(timeIntervalSinceNow: -Double(SignedRequest.nonceRetentionSeconds)))
+            try await Task.sleep(for: interval)
         }
     }
 }

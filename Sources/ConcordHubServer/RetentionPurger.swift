@@ -105,26 +105,21 @@ public struct RetentionWorker: Service {
         self.now = now
     }
 
+    /// Stopping mid-purge is safe: a purge under way is finished by the next run.
     public func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    do {
-                        let time = now()
-                        let outcome = try await purger.purge(on: CivilDate(utcSecondsSinceEpoch: Double(time))!, now: time)
-                        for job in outcome.jobs {
-                            logger.info("purge \(job.id) for \(job.date): \(job.items.count) item(s), \(outcome.certificates.count) deletion certificate(s)")
-                        }
-                    } catch is CancellationError {
-                        throw CancellationError()
-                    } catch {
-                        logger.error("retention purge failed (it runs again at the next tick and finishes what was started): \(error)")
-                    }
-                    try await Task.sleep(for: interval)
+        try await repeatUntilShutdown {
+            do {
+                let time = now()
+                let outcome = try await purger.purge(on: CivilDate(utcSecondsSinceEpoch: Double(time))!, now: time)
+                for job in outcome.jobs {
+                    logger.info("purge \(job.id) for \(job.date): \(job.items.count) item(s), \(outcome.certificates.count) deletion certificate(s)")
                 }
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                logger.error("retention purge failed (it runs again at the next tick and finishes what was started): \(error)")
             }
-        } catch is CancellationError {
-            // Shutting down: a purge under way is finished by the next run.
+            try await Task.sleep(for: interval)
         }
     }
 }
