@@ -188,7 +188,8 @@ officer request approve "$linked" --reason "Within the study's purpose; row-leve
 officer request approve "$counts" --reason "Within the needs assessment's purpose"
 mkdir -p "$OUT/requests"
 for request in "$linked" "$counts"; do
-    analyst request download "$request" --out "$OUT/requests/$request.csv" --report "$OUT/requests/$request.linkage.json"
+    analyst request download "$request" --out "$OUT/requests/$request.csv" --report "$OUT/requests/$request.linkage.json" \
+        --hub-key "$HUB/keys/hub-signing.pub"
 done
 echo
 echo "First 3 lines of the linked dataset (person ids per agreement, never a match key):"

@@ -292,9 +292,9 @@ public struct HubClient: Sendable {
     /// this receipt; else `nil`: the receipt alone licenses clearing the outbox, and the proof can
     /// be fetched later (`GET /v1/audit/proofs/inclusion`).
     static func evidence(_ value: CanonicalJSON?, for receipt: VerifiedReceipt, hubKey: PublicKeyLine) -> AuditEvidence? {
+        let receipt = receipt.signed.receipt
         guard let value, let evidence = try? AuditEvidence(json: value, hubKey: hubKey),
-              case .object(let details)? = evidence.entryFields["details"],
-              details["receipt_id"] == .string(receipt.signed.receipt.receiptID) else { return nil }
+              evidence.records(action: "upload.accepted", subject: receipt.uploadID, details: ["receipt_id": .string(receipt.receiptID)]) else { return nil }
         return evidence
     }
 

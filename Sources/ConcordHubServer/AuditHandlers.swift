@@ -24,19 +24,21 @@ extension HubService {
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: checkpoint.note)))
     }
 
-    /// An entry's inclusion proof. An agency gets proofs of its own entries only; any other seq is
-    /// as good as absent to it. Reading a proof shows the entry, so it is audited like a read.
+    /// An entry's inclusion proof. An agency or an analyst gets proofs of their own entries only;
+    /// any other seq is as good as absent to them. Reading a proof shows the entry, so it is
+    /// audited like a read.
     func auditInclusionProof(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
         guard let seq = try Self.integer(request, "seq", in: 1...Int.max) else {
             throw Problem.badRequest("request.invalid-parameter", "seq is required: the audit entry's sequence number")
         }
         let (treeSize, latest) = try await treeSize(request, "tree_size")
         let proof = try await Self.proof { try await store.inclusionProof(seq: Int64(seq), treeSize: treeSize) }
-        if case .agency(let agency, _) = caller, proof.record.entry.actor != .agency(agency.id) {
-            throw Problem(.notFound, "audit.no-proof", "agency \(agency.id) has no audit entry \(seq)")
+        let seesAll = if case .person(let user) = caller { user.role == .igOfficer } else { false }
+        if !seesAll, proof.record.entry.actor != caller.auditActor {
+            throw Problem(.notFound, "audit.no-proof", "\(caller.auditActor) has no audit entry \(seq)")
         }
         try await store.audit(AuditEntry(actor: caller.auditActor, action: "audit.read", subject: "audit_log",
-                                         details: .object(["inclusion_proof": .integer(seq), "tree_size": .integer(Int(treeSize)), "request_id": .string(context.id)])))
+                                         details: .object(["inclusion_proof": .integer(seq), "tree_size": .integer(Int(treeSize))])))
         return try json(Self.inclusionJSON(proof, checkpoint: latest?.size == treeSize ? latest : nil), status: .ok)
     }
 
@@ -57,15 +59,15 @@ extension HubService {
     func readAudit(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
         let after = try Self.integer(request, "after", in: 0...Int.max) ?? 0
         let limit = try Self.integer(request, "limit", in: 1...1000) ?? 100
-        let views = try await auditViews(after: after, limit: limit, filter: try Self.auditFilter(request), actor: caller.auditActor, requestID: context.id)
+        let views = try await auditViews(after: after, limit: limit, filter: try Self.auditFilter(request), actor: caller.auditActor)
         return try json(.object(["entries": .array(views.map(CanonicalJSON.object))]), status: .ok)
     }
 
     /// Entries as readers see them (`AuditRecord.view`); the read is itself audited as `audit.read`.
-    func auditViews(after: Int, limit: Int, filter: AuditFilter, actor: AuditActor, requestID: String) async throws -> [[String: CanonicalJSON]] {
+    func auditViews(after: Int, limit: Int, filter: AuditFilter, actor: AuditActor) async throws -> [[String: CanonicalJSON]] {
         let records = try await store.auditEntries(after: Int64(after), limit: limit, filter: filter)
         try await store.audit(AuditEntry(actor: actor, action: "audit.read", subject: "audit_log",
-                                         details: .object(["after": .integer(after), "entries": .integer(records.count), "request_id": .string(requestID)])))
+                                         details: .object(["after": .integer(after), "entries": .integer(records.count)])))
         let roles = try await store.userRoles()
         return records.map { $0.view(roles: roles) }
     }
@@ -88,9 +90,29 @@ extension HubService {
             subject: value("subject"), agreement: value("agreement"), dataset: value("dataset"), since: try time("since"), until: try time("until"))
     }
 
-    /// What an agency keeps of an audit entry about it: its `seq` and, once a checkpoint covers it,
+    /// `answer` with the evidence of the entry recording `action` on `subject` as its `audit`
+    /// member (see `auditEvidence`); unchanged when the log has no such entry.
+    func withEvidence(_ answer: CanonicalJSON, of action: String, subject: String) async -> CanonicalJSON {
+        guard case .object(var members) = answer,
+              let entry = try? await store.auditEntries(limit: 1, filter: AuditFilter(actions: [action], subject: subject)).first else { return answer }
+        members["audit"] = await auditEvidence(seq: entry.seq)
+        return .object(members)
+    }
+
+    /// Signs a checkpoint now rather than at the checkpointer's next tick, so the answer about
+    /// what was just audited (`what`) carries its entry's inclusion proof. A failure costs only
+    /// that: the proof can be fetched once the next checkpoint is signed.
+    func signCheckpointNow(after what: String) async {
+        do {
+            try await store.signCheckpoint(with: keys, now: now())
+        } catch {
+            logger.error("could not sign an audit checkpoint after \(what): \(error)")
+        }
+    }
+
+    /// What a caller keeps of an audit entry about them: its `seq` and, once a checkpoint covers it,
     /// the entry, its inclusion proof and the signed checkpoint. Missing parts are left out rather
-    /// than failing the answer they travel in: the agency can fetch the proof later.
+    /// than failing the answer they travel in: the caller can fetch the proof later.
     func auditEvidence(seq: Int64) async -> CanonicalJSON {
         guard let checkpoint = try? await store.latestCheckpoint(), checkpoint.size >= seq,
               let proof = try? await store.inclusionProof(seq: seq, treeSize: checkpoint.size) else {

@@ -40,12 +40,12 @@ struct Authenticator: Sendable {
     /// Seconds since the Unix epoch; a parameter so tests can present stale requests.
     let now: @Sendable () -> Int64
 
-    func authenticate(_ request: Request, for endpoint: HubEndpoint, requestID: String) async throws -> Authenticated {
+    func authenticate(_ request: Request, for endpoint: HubEndpoint) async throws -> Authenticated {
         if endpoint.callers.contains(.anyone) { return .anyone }
         do {
             return try await identify(request, for: endpoint)
         } catch let problem as Problem {
-            try await refusals.record(problem, subject: "\(request.method) \(endpoint.path)", claimed: Self.claimed(request), requestID: requestID)
+            try await refusals.record(problem, subject: "\(request.method) \(endpoint.path)", claimed: Self.claimed(request))
             throw problem
         }
     }

@@ -27,6 +27,7 @@ public enum HubApplication {
     ) throws -> some ApplicationProtocol {
         let service = try service(configuration: configuration, store: store, keys: keys, catalogue: catalogue, logger: logger, linkage: linkage, now: now)
         let router = Router(context: HubRequestContext.self)
+        router.add(middleware: AuditContextMiddleware())
         let authenticator = Authenticator(store: store, refusals: refusals ?? RefusalAudit(store: store), now: now)
         let gate = RequestGate(limit: configuration.limits.maxConcurrentRequests)
         for endpoint in HubEndpoint.all {
@@ -34,7 +35,7 @@ public enum HubApplication {
             router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
                 try await gate.admit {
                     try await service.measure(endpoint, request: request, logger: context.logger) {
-                        let caller = try await authenticator.authenticate(request, for: endpoint, requestID: context.id)
+                        let caller = try await authenticator.authenticate(request, for: endpoint)
                         return try await handler(request, context, caller)
                     }
                 }

@@ -50,11 +50,12 @@ public struct HubEndpoint: Sendable, Hashable {
     public static let readAudit = HubEndpoint(method: .get, path: "/v1/audit", operationID: "readAudit", callers: [.igOfficer])
     /// Checkpoints hold sizes and hashes only, nothing about anyone: anyone may keep them.
     public static let getCheckpoint = HubEndpoint(method: .get, path: "/v1/audit/checkpoint", operationID: "getCheckpoint", callers: [.anyone])
-    /// Agencies fetch proofs of their own entries (an upload's acceptance) to hold evidence of their own.
+    /// Agencies and analysts fetch proofs of their own entries (an upload's acceptance, a
+    /// download) to hold evidence of their own.
     public static let auditInclusionProof = HubEndpoint(method: .get, path: "/v1/audit/proofs/inclusion", operationID: "auditInclusionProof",
-                                                        callers: [.igOfficer, .agency])
+                                                        callers: [.igOfficer, .agency, .analyst])
     public static let auditConsistencyProof = HubEndpoint(method: .get, path: "/v1/audit/proofs/consistency", operationID: "auditConsistencyProof",
-                                                          callers: [.igOfficer, .agency])
+                                                          callers: [.igOfficer, .agency, .analyst])
 
     /// People who may ask for outputs: analysts, and IG officers named as recipients of an agreement.
     static let requesters: Set<Caller> = [.analyst, .igOfficer]

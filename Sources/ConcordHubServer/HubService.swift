@@ -79,14 +79,13 @@ struct HubService: Sendable {
     }
 
     /// Opens, checks and loads a fully received upload, then publishes it with a signed receipt, or
-    /// refuses it with every reason. Either way the outcome is stored and audited with it, naming
-    /// the HTTP request (`requestID`) that completed it.
-    func ingest(_ upload: UploadRecord, agency: AgencyRecord, requestID: String) async throws -> UploadRecord {
+    /// refuses it with every reason. Either way the outcome is stored and audited with it.
+    func ingest(_ upload: UploadRecord, agency: AgencyRecord) async throws -> UploadRecord {
         let started = ContinuousClock.now
         let manifest = try EnvelopeManifest(canonical: Array(upload.manifest.utf8))
         let admission = try await admit(manifest, agency: agency.id)
         guard admission.isAdmitted, let schema = admission.schema, let release = admission.release else {
-            return try await refuse(upload, manifest: manifest, admission: admission, reasons: admission.reasons, requestID: requestID)
+            return try await refuse(upload, manifest: manifest, admission: admission, reasons: admission.reasons)
         }
         let table = try DatasetTable(schema: schema)
         var decoder = ReceivedExtractDecoder(hubKey: keys.encryption, agency: agency.id, agencyKey: try agency.publicKey.signingKey(),
@@ -106,7 +105,7 @@ struct HubService: Sendable {
                 for batch in try decoder.finish() { try await writer.append(batch) }
             }
         } catch let refusal as ExtractRefusal {
-            return try await refuse(upload, manifest: manifest, admission: admission, reasons: refusal.reasons, requestID: requestID)
+            return try await refuse(upload, manifest: manifest, admission: admission, reasons: refusal.reasons)
         }
         let receipt = UploadReceipt(
             receiptID: UploadReceipt.newID(), hubKeyID: keys.signingPublic.id, uploadID: upload.id.uuidString.lowercased(), agency: agency.id,
@@ -114,7 +113,7 @@ struct HubService: Sendable {
             manifestSHA256: SHA256.hash(data: manifest.json.bytes).lowercaseHex, payloadSHA256: manifest.payloadSHA256,
             rowsLoaded: Int(staged.rows), receivedAt: CivilDate.utcTimestamp(secondsSinceEpoch: now()))
         let signed = try receipt.signed(with: keys.signing)
-        var details = Self.details(manifest, admission, requestID: requestID)
+        var details = Self.details(manifest, admission)
         details["rows_loaded"] = .integer(Int(staged.rows))
         details["receipt_id"] = .string(receipt.receiptID)
         _ = try await store.publish(
@@ -123,12 +122,7 @@ struct HubService: Sendable {
                                    details: .object(details)))
         spool.remove(headerDigest: upload.headerDigest)
         await linkage?.published(manifest.dataset)
-        // Signed now, not at the next tick, so the answer carries the entry's inclusion proof.
-        do {
-            try await store.signCheckpoint(with: keys, now: now())
-        } catch {
-            logger.error("could not sign an audit checkpoint after upload \(upload.id.uuidString.lowercased()): \(error)")
-        }
+        await signCheckpointNow(after: "upload \(upload.id.uuidString.lowercased())")
         metrics.uploadFinished(outcome: "accepted")
         metrics.rowsLoaded(Int(staged.rows), dataset: manifest.dataset)
         let elapsed = ContinuousClock.now - started
@@ -137,10 +131,9 @@ struct HubService: Sendable {
         return try await store.upload(id: upload.id) ?? upload
     }
 
-    private func refuse(_ upload: UploadRecord, manifest: EnvelopeManifest, admission: UploadAdmission, reasons: [String],
-                        requestID: String) async throws -> UploadRecord {
+    private func refuse(_ upload: UploadRecord, manifest: EnvelopeManifest, admission: UploadAdmission, reasons: [String]) async throws -> UploadRecord {
         let problem = Problem(.unprocessableContent, "upload.refused", "the extract was refused and nothing of it was loaded", reasons: reasons)
-        var details = Self.details(manifest, admission, requestID: requestID)
+        var details = Self.details(manifest, admission)
         details["reasons"] = .array(reasons.map(CanonicalJSON.string))
         let refused = try await store.refuseUpload(id: upload.id, problem: String(decoding: problem.json.bytes, as: UTF8.self), details: details)
         spool.remove(headerDigest: upload.headerDigest)

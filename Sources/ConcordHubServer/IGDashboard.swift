@@ -98,7 +98,7 @@ struct IGDashboard: Sendable {
             try await refuse(Problem.forbidden("auth.role", "the IG dashboard admits ig-officer, admin; \(user.id) is \(user.role.rawValue)"), request, context)
             return forbidden(user)
         }
-        let session = try await service.store.startSession(user: user, requestID: context.id)
+        let session = try await service.store.startSession(user: user)
         return WebPages.redirect("/ig/", headers: [
             (.setCookie, cookie(Self.sessionCookie, session, maxAge: settings.timeouts.absoluteSeconds)),
             (.setCookie, cookie(Self.signInCookie, "", maxAge: 0)),
@@ -106,7 +106,7 @@ struct IGDashboard: Sendable {
     }
 
     private func signOut(_ visit: Visit, _ context: HubRequestContext) async throws -> Response {
-        try await service.store.endSession(id: visit.session, requestID: context.id)
+        try await service.store.endSession(id: visit.session)
         return WebPages.redirect("/ig/sign-in?signed-out=1", headers: [(.setCookie, cookie(Self.sessionCookie, "", maxAge: 0))])
     }
 
@@ -114,7 +114,7 @@ struct IGDashboard: Sendable {
     /// first of its kind each minute at once, repeats counted (`RefusalAudit`). Never the token.
     /// - Parameter claimed: `bearer` for a sign-in (a token was offered), `session` for a form.
     private func refuse(_ problem: Problem, _ request: Request, _ context: HubRequestContext, claimed: String = "bearer") async throws {
-        try await authenticator.refusals.record(problem, subject: "\(request.method) \(request.uri.path)", claimed: claimed, requestID: context.id)
+        try await authenticator.refusals.record(problem, subject: "\(request.method) \(request.uri.path)", claimed: claimed)
     }
 
     private func forbidden(_ user: UserRecord) -> Response {

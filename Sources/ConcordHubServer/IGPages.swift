@@ -137,7 +137,7 @@ struct IGPages: Sendable {
         let filter = try HubService.auditFilter(request)
         let after = try HubService.integer(request, "after", in: 0...Int.max) ?? 0
         let limit = 100
-        let views = try await service.auditViews(after: after, limit: limit, filter: filter, actor: .user(visit.user.id), requestID: context.id)
+        let views = try await service.auditViews(after: after, limit: limit, filter: filter, actor: .user(visit.user.id))
         let parameters = request.uri.queryParameters
         var echo: [String: String] = [:]
         for name in ["agreement", "actor", "action", "dataset", "subject", "since", "until"] {
@@ -168,7 +168,7 @@ struct IGPages: Sendable {
             : "The audit log is NOT intact: \(check.problems.count) problem(s); the first bad entry is listed first."
         try await service.store.audit(AuditEntry(actor: .user(visit.user.id), action: "audit.verify", subject: "audit_log",
                                                  outcome: check.isIntact ? "ok" : "broken",
-                                                 details: .object(["entries": .integer(check.verification.entriesChecked), "request_id": .string(context.id)])))
+                                                 details: .object(["entries": .integer(check.verification.entriesChecked)])))
         return try await transparencyPage(visit, verification: [
             "intact": check.isIntact, "summary": summary, "problems": check.problems, "has_problems": !check.problems.isEmpty,
         ])
@@ -199,7 +199,7 @@ struct IGPages: Sendable {
         let report = try await service.store.accessReport(agreement: agreement, period: period)
         try await service.store.audit(AuditEntry(actor: .user(visit.user.id), action: "audit.report", subject: agreement, details: .object([
             "agreement": .string(agreement), "since": .string(period.since.description), "until": .string(period.until.description),
-            "format": .string(format.rawValue), "request_id": .string(context.id),
+            "format": .string(format.rawValue),
         ])))
         let madeAt = CivilDate.utcTimestamp(secondsSinceEpoch: service.now())
         let checkpoint = try await service.store.latestCheckpoint()

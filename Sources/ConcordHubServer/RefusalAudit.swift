@@ -32,7 +32,7 @@ public actor RefusalAudit {
     }
 
     /// Records one refusal: at once when it is the first of its kind this window, else counted.
-    func record(_ problem: Problem, subject: String, claimed: String, requestID: String) async throws {
+    func record(_ problem: Problem, subject: String, claimed: String) async throws {
         if ContinuousClock.now - windowStart >= window { try await flush() }
         let kind = Kind(code: problem.code, subject: subject, claimed: claimed)
         if let seen = repeats[kind] {
@@ -47,12 +47,17 @@ public actor RefusalAudit {
         repeats[kind] = (0, problem.detail)
         try await store.audit(AuditEntry(actor: .hub, action: "request.refused", subject: subject, outcome: "refused",
                                          details: .object(["code": .string(problem.code), "detail": .string(problem.detail),
-                                                           "claimed": .string(claimed), "request_id": .string(requestID)])))
+                                                           "claimed": .string(claimed)])))
     }
 
     /// Writes what this window counted and starts a new window: on a timer (`AuditCheckpointer`)
-    /// and at shutdown.
+    /// and at shutdown. The counts span many HTTP requests, so they name none, even when the
+    /// request that closed the window flushes them.
     public func flush() async throws {
+        try await AuditContext.$requestID.withValue(nil) { try await writeCounts() }
+    }
+
+    private func writeCounts() async throws {
         let counted = repeats.filter { $0.value.count > 0 }
         let overflowed = overflow
         let seconds = window.components.seconds

@@ -9,6 +9,9 @@ import Hummingbird
 extension HubService {
     /// How long a download link works.
     static let downloadLinkSeconds = 15 * 60
+    /// The `request.download` entry a download is recorded by, whose inclusion proof the analyst
+    /// fetches once the bytes are in (`GET /v1/audit/proofs/inclusion`).
+    static let auditSeqHeader = HTTPField.Name("Concord-Audit-Seq")!
 
     func createRequest(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
         let user = try person(caller)
@@ -32,7 +35,7 @@ extension HubService {
                           reasons: record.reasons.map(\.description))
         }
         if record.state == .approved { record = await produceOutput(record, agreement: agreement) }
-        return try json(requestJSON(record), status: .created)
+        return try json(await requestAnswer(record), status: .created)
     }
 
     func listRequests(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
@@ -42,7 +45,7 @@ extension HubService {
     }
 
     func getRequest(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
-        try json(requestJSON(try await visibleRequest(context, caller)), status: .ok)
+        try json(await requestAnswer(try await visibleRequest(context, caller)), status: .ok)
     }
 
     func getLinkageReport(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
@@ -67,7 +70,7 @@ extension HubService {
         var request = request
         let body = try await Self.decode(DecisionBody.self, from: request.collectBody(upTo: 64 << 10))
         let record = try await decide(try Self.requestID(context), by: user, approve: approve, reason: body.reason)
-        return try json(requestJSON(record), status: .ok)
+        return try json(await requestAnswer(record), status: .ok)
     }
 
     /// Approves or denies a pending request as `user`, with the reason that goes into the audit
@@ -112,10 +115,11 @@ extension HubService {
             throw Problem(.notFound, "download.not-found", "no such download link of yours")
         }
         let record: RequestRecord
+        let entry: AuditRecord
         do {
             // In-flight requests stop at once when their agreement stops being in force.
             let inForce = try await store.agreementsInForce(catalogue: catalogue, on: today)
-            record = try await store.redeemDownloadLink(token: token, by: user.id) { record in
+            (record, entry) = try await store.redeemDownloadLink(token: token, by: user.id) { record in
                 inForce[record.request.agreementID] == nil
                     ? "agreement \(record.request.agreementID) is not in force (suspended, terminated or past its end)" : nil
             }
@@ -133,7 +137,10 @@ extension HubService {
             throw Self.problem(error)
         }
         guard let output = record.output else { throw Problem(.gone, "download.gone", "the request has no output") }
-        return try outputs.response(record, output: output)
+        await signCheckpointNow(after: "the download of request \(record.id.uuidString.lowercased())")
+        var response = try outputs.response(record, output: output)
+        response.headers[Self.auditSeqHeader] = String(entry.seq)
+        return response
     }
 
     // MARK: Producing outputs
@@ -158,7 +165,10 @@ extension HubService {
             case .aggregate:
                 try await outputs.writeAggregate(record, agreement: agreement, store: store, linked: linked)
             }
-            if let ready = try await store.completeRequest(id: record.id, output: output, linkageReport: report) { return ready }
+            if let ready = try await store.completeRequest(id: record.id, output: output, linkageReport: report) {
+                await signCheckpointNow(after: "the output of request \(record.id.uuidString.lowercased())")
+                return ready
+            }
             // No longer approved: cancelled meanwhile (its output goes), or made by another hub (the same bytes stay).
             let current = try await store.request(id: record.id) ?? record
             if current.state == .cancelled { outputs.remove(record.id) }
@@ -246,6 +256,13 @@ extension HubService {
         } catch {
             throw Problem.badRequest("request.invalid", "the body is not the JSON object docs/openapi.yaml describes: \(error)")
         }
+    }
+
+    /// A request as its analyst (or an approver) sees it: once it has an output, with the
+    /// evidence of its `request.output` audit entry, which records the output's digest and rows.
+    func requestAnswer(_ record: RequestRecord) async -> CanonicalJSON {
+        guard record.output != nil else { return requestJSON(record) }
+        return await withEvidence(requestJSON(record), of: "request.output", subject: record.id.uuidString.lowercased())
     }
 
     func requestJSON(_ record: RequestRecord) -> CanonicalJSON {

@@ -35,7 +35,7 @@ extension HubService {
             let admission = try await admit(manifest, agency: agency.id)
             guard admission.isAdmitted else {
                 _ = try await store.audit(AuditEntry(actor: .agency(agency.id), action: "upload.refused", subject: digest.lowercaseHex, outcome: "refused",
-                                                     details: .object(Self.details(manifest, admission, requestID: context.id))))
+                                                     details: .object(Self.details(manifest, admission))))
                 metrics.uploadFinished(outcome: "refused")
                 throw Problem(.forbidden, "upload.refused", "the agreements in force at the hub do not admit this extract; nothing was loaded",
                               reasons: admission.reasons)
@@ -49,7 +49,7 @@ extension HubService {
             // extract the agreements do not admit: audited, with the reason.
             try await store.audit(AuditEntry(actor: .agency(agency.id), action: "upload.refused",
                                              subject: opener.headerDigest?.lowercaseHex ?? "an unreadable envelope", outcome: "refused",
-                                             details: .object(["reasons": .array([.string("\(error)")]), "request_id": .string(context.id)])))
+                                             details: .object(["reasons": .array([.string("\(error)")])])))
             switch error {
             case .badSignature: throw Problem.badRequest("upload.bad-signature", "\(error)")
             case .unknownAgency: throw Problem.forbidden("upload.agency-mismatch", "the envelope is signed for another agency than the one sending it")
@@ -107,7 +107,7 @@ extension HubService {
                 throw Problem(.conflict, "upload.incomplete", "the hub holds \(current.received) of \(current.envelopeLength) bytes; send the rest first",
                               offset: Int(current.received))
             }
-            let finished = try await ingest(current, agency: agency, requestID: context.id)
+            let finished = try await ingest(current, agency: agency)
             if finished.state == .refused { throw storedProblem(finished) }
             return try json(await uploadAnswer(finished), status: .ok)
         }
@@ -138,21 +138,17 @@ extension HubService {
     }
 
     /// An upload as its agency sees it: once complete, with the evidence of its `upload.accepted`
-    /// audit entry (`audit`: seq, and once a checkpoint covers it the entry, its inclusion proof
-    /// and the checkpoint), outside the signed receipt so `concord-receipt/1` is unchanged.
+    /// audit entry, outside the signed receipt so `concord-receipt/1` is unchanged.
     func uploadAnswer(_ upload: UploadRecord) async -> CanonicalJSON {
-        guard case .object(var members) = uploadJSON(upload), upload.state == .complete,
-              let accepted = try? await store.auditEntries(limit: 1, filter: AuditFilter(actions: ["upload.accepted"], subject: upload.id.uuidString.lowercased())).first
-        else { return uploadJSON(upload) }
-        members["audit"] = await auditEvidence(seq: accepted.seq)
-        return .object(members)
+        guard upload.state == .complete else { return uploadJSON(upload) }
+        return await withEvidence(uploadJSON(upload), of: "upload.accepted", subject: upload.id.uuidString.lowercased())
     }
 
     /// What the audit log records of an upload's manifest and the agreements' decisions on it,
     /// and the HTTP request that brought it.
-    static func details(_ manifest: EnvelopeManifest, _ admission: UploadAdmission, requestID: String) -> [String: CanonicalJSON] {
+    static func details(_ manifest: EnvelopeManifest, _ admission: UploadAdmission) -> [String: CanonicalJSON] {
         [
-            "request_id": .string(requestID), "dataset": .string(manifest.dataset), "rows": .integer(manifest.rows),
+            "dataset": .string(manifest.dataset), "rows": .integer(manifest.rows),
             "agreements": .array(manifest.agreements.map(CanonicalJSON.string)),
             "decisions": .array(admission.decisions.map { .object(["agreement": .string($0.agreement), "effect": .string($0.decision.effect.rawValue)]) }),
             "reasons": .array(admission.reasons.map(CanonicalJSON.string)),

@@ -37,6 +37,14 @@ public enum AuditActor: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// The HTTP request an audit entry is written for, so an IG officer can tie every entry of one
+/// call together (and to the hub's log line with the same id). A task-local, bound once around
+/// each request by the hub's router, rather than a parameter threaded through every store call
+/// that audits; work outside a request (workers, console commands) has none.
+public enum AuditContext {
+    @TaskLocal public static var requestID: String?
+}
+
 /// What an audit entry says, before the log gives it a sequence number, a time and a hash.
 public struct AuditEntry: Sendable, Hashable {
     public var actor: AuditActor

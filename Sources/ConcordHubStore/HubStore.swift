@@ -245,9 +245,15 @@ public struct HubTransaction: Sendable {
 
     /// Appends an audit entry in this transaction: the one way entries are written. Appends are
     /// serialised by a transaction-level advisory lock (held until this transaction ends), so
-    /// every entry's `prev_hash` is the entry committed just before it.
+    /// every entry's `prev_hash` is the entry committed just before it. Within an HTTP request
+    /// (`AuditContext.requestID`) the entry's details name it as `request_id`.
     @discardableResult
     public func audit(_ entry: AuditEntry) async throws -> AuditRecord {
+        var entry = entry
+        if let requestID = AuditContext.requestID, case .object(var details) = entry.details, details["request_id"] == nil {
+            details["request_id"] = .string(requestID)
+            entry.details = .object(details)
+        }
         try await query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.keyClass), \(AdvisoryLock.audit))")
         var seq: Int64 = 1
         var previous = AuditChain.genesis

@@ -22,12 +22,12 @@ extension HubStore {
 
     /// Starts a session for `user` (already checked: enabled, a permitted role); audited as
     /// `ig.signin`. Returns the session id, to be sent once, in the cookie.
-    public func startSession(user: UserRecord, requestID: String) async throws -> String {
+    public func startSession(user: UserRecord) async throws -> String {
         let id = APIToken.generate(prefix: Self.sessionPrefix)
         try await withTransaction { transaction in
             try await transaction.query("INSERT INTO ig_sessions (id_sha256, user_id) VALUES (\(ByteBuffer(bytes: APIToken.digest(id))), \(user.id))")
             try await transaction.audit(AuditEntry(actor: .user(user.id), action: "ig.signin", subject: user.id,
-                                                   details: .object(["role": .string(user.role.rawValue), "request_id": .string(requestID)])))
+                                                   details: .object(["role": .string(user.role.rawValue)])))
         }
         return id
     }
@@ -52,14 +52,14 @@ extension HubStore {
     }
 
     /// Ends a session (signing out); audited as `ig.signout` when it was live.
-    public func endSession(id: String, requestID: String) async throws {
+    public func endSession(id: String) async throws {
         try await withTransaction { transaction in
             let ended = try await transaction.query("""
                 UPDATE ig_sessions SET ended_at = now() WHERE id_sha256 = \(ByteBuffer(bytes: APIToken.digest(id))) AND ended_at IS NULL RETURNING user_id
                 """).collect()
             guard let user = try ended.first?.decode(String.self) else { return }
             try await transaction.audit(AuditEntry(actor: .user(user), action: "ig.signout", subject: user,
-                                                   details: .object(["request_id": .string(requestID)])))
+                                                   details: .object([:])))
         }
     }
 }

@@ -246,13 +246,13 @@ extension HubStore {
 
     /// Uses a download link for `user`: it must be theirs, unused and unexpired, and the request
     /// still ready. Marks it used and writes the `request.download` audit entry (who, when,
-    /// bytes, rows) in one transaction, before a byte is sent. Expired or used: `downloadLinkGone`;
-    /// the caller audits refused attempts.
+    /// bytes, rows) in one transaction, before a byte is sent, and returns that entry with the
+    /// request. Expired or used: `downloadLinkGone`; the caller audits refused attempts.
     /// `refusal` gives the reason the request's agreement no longer permits the download (it was
     /// suspended, terminated or has expired), checked in the same transaction; a request whose
     /// output retention deleted is refused too.
     public func redeemDownloadLink(token: String, by user: String,
-                                   refusal: (RequestRecord) async throws -> String? = { _ in nil }) async throws -> RequestRecord {
+                                   refusal: (RequestRecord) async throws -> String? = { _ in nil }) async throws -> (record: RequestRecord, entry: AuditRecord) {
         try await withTransaction { transaction in
             let digest = ByteBuffer(bytes: APIToken.digest(token))
             let rows = try await transaction.query("""
@@ -274,12 +274,13 @@ extension HubStore {
             }
             if let reason = try await refusal(record) { throw HubStoreError.downloadLinkGone(request: subject, reason: reason) }
             try await transaction.query("UPDATE request_links SET used_at = now(), used_by = \(user) WHERE token_sha256 = \(digest)")
-            try await transaction.audit(AuditEntry(actor: .user(user), action: "request.download", subject: requestID.uuidString.lowercased(), details: .object([
+            let entry = try await transaction.audit(AuditEntry(actor: .user(user), action: "request.download", subject: requestID.uuidString.lowercased(),
+                                                               details: .object([
                 "sha256": .string(output.sha256.lowercaseHex), "rows": .integer(Int(output.rows)), "bytes": .integer(Int(output.bytes)),
             ])))
             var downloaded = record
             downloaded.downloaded = true
-            return downloaded
+            return (downloaded, entry)
         }
     }
 

@@ -23,7 +23,7 @@ struct AuditCommand: AsyncParsableCommand {
           concord audit log --config /etc/concord/hub.yaml --agreement early-help-domestic-abuse --since 2026-11-01
           concord audit report --config /etc/concord/hub.yaml --agreement early-help-domestic-abuse --period 2026-11 --out nov.html
         """,
-        subcommands: [Log.self, Report.self, Checkpoint.self, Verify.self, Deletions.self]
+        subcommands: [Log.self, Report.self, Checkpoint.self, Verify.self, Deletions.self, CheckEvidence.self]
     )
 
     struct Log: AsyncParsableCommand {
@@ -223,6 +223,48 @@ struct AuditCommand: AsyncParsableCommand {
             }
             print("audit log: ok: \(verification.entriesChecked) entries, chain intact, Merkle root \(Data(verification.rootHash).base64EncodedString())")
             Console.note("matched \(verification.checkpointsMatched) checkpoint(s): \(kept.count) given, \(check.storedCheckpoints) stored by the hub")
+        }
+    }
+}
+
+extension AuditCommand {
+    struct CheckEvidence: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check-evidence",
+            abstract: "Check audit evidence kept by an agency or an analyst, without the hub.",
+            discussion: """
+            Evidence is what the hub hands out about an entry of its audit log: the entry, its
+            inclusion proof and the signed checkpoint the proof leads to (docs/transparency-log.md).
+            Agents keep it for each accepted upload (sent/…receipt.audit.json), and
+            `concord request download` for each download (FILE.audit.json). This checks each file
+            offline: the checkpoint is signed by the hub's key, and the proof leads from the entry
+            to the checkpoint's root. An IG officer holding a later checkpoint can then ask the hub
+            for a consistency proof, or run `concord audit verify` with it, to show the entry is
+            still there. Exits 1 when any file does not check out.
+
+            Example:
+              concord audit check-evidence --hub-key hub-signing.pub counts.csv.audit.json
+            """
+        )
+        @Option(name: .customLong("hub-key"), help: ArgumentHelp("The hub's receipt-signing public key line.", valueName: "file"))
+        var hubKey: String
+        @Argument(help: ArgumentHelp("Evidence files (JSON).", valueName: "file")) var files: [String]
+
+        func run() throws {
+            let key = try hubSigningKey(file: hubKey)
+            var failed = 0
+            for file in files {
+                do {
+                    let evidence = try AuditEvidence(json: CanonicalJSON(canonical: Array(Data(contentsOf: URL(fileURLWithPath: file)))), hubKey: key)
+                    let field = { (name: String) in if case .string(let text)? = evidence.entryFields[name] { text } else { "?" } }
+                    print("\(file): ok: entry \(evidence.seq) (\(field("action")) of \(field("subject")) by \(field("actor")) at \(field("at")), \(field("outcome")))"
+                          + " is in the log of \(evidence.checkpoint.size) entries signed by \(key.id)")
+                } catch {
+                    failed += 1
+                    print("\(file): NOT ok: \(error)")
+                }
+            }
+            if failed > 0 { throw ExitCode(1) }
         }
     }
 }

@@ -178,11 +178,16 @@ struct RequestCommand: AsyncParsableCommand {
             discussion: """
             The output streams into a temporary file beside FILE (mode 0600), which is renamed into
             place only once its SHA-256 matches what the hub recorded; otherwise FILE is left as it
-            was. Each download is audited at the hub (who, when, bytes, rows). With --report, the
-            linkage report of the run the output came from is written too.
+            was. Each download is audited at the hub (who, when, bytes, rows); the audit entry's
+            inclusion proof in the hub's signed transparency log is kept beside the output as
+            FILE.audit.json, your own evidence of what you received. With --hub-key (the hub's
+            receipt-signing public key, from its operators) the evidence is checked first: signed
+            by the hub, leading to the entry, and the entry recording this download's SHA-256.
+            `concord audit check-evidence` checks it again at any time. With --report, the linkage
+            report of the run the output came from is written too.
 
             Example:
-              concord request download 3f0c… --out early-help-counts.csv --report linkage.json
+              concord request download 3f0c… --out early-help-counts.csv --hub-key hub-signing.pub --report linkage.json
             """
         )
 
@@ -190,6 +195,8 @@ struct RequestCommand: AsyncParsableCommand {
         @Argument(help: ArgumentHelp("The request's id.", valueName: "id")) var id: String
         @Option(help: ArgumentHelp("Where to write the output (CSV).", valueName: "file")) var out: String
         @Option(help: ArgumentHelp("Where to write the linkage report (JSON).", valueName: "file")) var report: String?
+        @Option(name: .customLong("hub-key"), help: ArgumentHelp("The hub's receipt-signing public key line, to check the download's audit evidence (default: $CONCORD_HUB_KEY).", valueName: "file"))
+        var hubKey: String?
 
         func run() async throws {
             let id = try RequestView.id(id)
@@ -212,6 +219,7 @@ struct RequestCommand: AsyncParsableCommand {
                 throw ValidationError("the download's SHA-256 is \(digest), not the \(expected) the hub recorded; nothing was written to \(out)")
             }
             try file.commit()
+            let evidence = try await keepEvidence(seq: answer.header("Concord-Audit-Seq"), request: id, digest: digest)
             if let report {
                 let text = try await hub.call("GET", "/v1/requests/\(id)/linkage-report", raw: true)
                 let file = try AtomicOutputFile(path: report, mode: 0o600)
@@ -219,6 +227,34 @@ struct RequestCommand: AsyncParsableCommand {
                 try file.commit()
             }
             print("\(out): \(answer.header("Concord-Output-Rows") ?? "?") rows, \(bytes) bytes, sha256 \(digest)")
+            print(evidence)
+        }
+
+        /// Fetches the inclusion proof of the download's `request.download` entry and keeps it as
+        /// `out.audit.json`, checked first when the hub's key is known. Returns what to tell the user.
+        private func keepEvidence(seq: String?, request id: String, digest: String) async throws -> String {
+            guard let seq, Int(seq) != nil else { throw ValidationError("the hub named no audit entry for this download (no Concord-Audit-Seq)") }
+            let text = try await hub.call("GET", "/v1/audit/proofs/inclusion?seq=\(seq)", raw: true)
+            let value = try CanonicalJSON(canonical: Array(text.utf8))
+            var told = "\(out).audit.json: audit entry \(seq)"
+            if let keyFile = hubKey ?? ProcessInfo.processInfo.environment["CONCORD_HUB_KEY"] {
+                let checked: AuditEvidence
+                do {
+                    checked = try AuditEvidence(json: value, hubKey: try hubSigningKey(file: keyFile))
+                } catch {
+                    throw ValidationError("\(out) was written, but the hub's evidence of the download does not check out: \(error)")
+                }
+                guard checked.records(action: "request.download", subject: id, details: ["sha256": .string(digest)]) else {
+                    throw ValidationError("\(out) was written, but the hub's audit entry \(seq) does not record this download of \(digest)")
+                }
+                told += ", checked: in the hub's signed log of \(checked.checkpoint.size) entries"
+            } else {
+                told += " (not checked: give --hub-key to check it, or later with concord audit check-evidence)"
+            }
+            let file = try AtomicOutputFile(path: "\(out).audit.json", mode: 0o600)
+            try file.write(value.bytes)
+            try file.commit()
+            return told
         }
     }
 }

@@ -106,6 +106,11 @@ extension AuditCommand {
 /// The hub's receipt-signing public key: the line in `file`, else the one of the configured key file.
 func hubSigningKey(file: String?, configuration: HubConfiguration) throws -> PublicKeyLine {
     guard let file else { return try KeyFiles.readPrivateKey(configuration.signingKeyPath).publicKey }
+    return try hubSigningKey(file: file)
+}
+
+/// The hub's receipt-signing public key line in `file`, refused when it is another kind of key.
+func hubSigningKey(file: String) throws -> PublicKeyLine {
     let key = try PublicKeyLine(line: String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
     guard key.kind == .hubSigning else { throw ValidationError("\(file) is a \(key.kind.rawValue) key, not the hub's hub-signing key") }
     return key

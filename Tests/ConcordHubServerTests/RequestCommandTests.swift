@@ -74,6 +74,23 @@ struct RequestCommandTests {
             let attributes = try FileManager.default.attributesOfItem(atPath: "\(directory)/counts.csv")
             #expect(attributes[.posixPermissions] as? Int == 0o600)
             #expect(try String(contentsOfFile: "\(directory)/linkage.json", encoding: .utf8).contains("\"persons\""))
+            // The download's audit evidence, kept beside the output; unchecked without the hub's key.
+            #expect(downloaded.output.contains("counts.csv.audit.json: audit entry") && downloaded.output.contains("not checked"), "\(downloaded.output)")
+            let hubKey = "\(directory)/hub-signing.pub"
+            try "\(hub.hubSigning.publicKey)\n".write(toFile: hubKey, atomically: true, encoding: .utf8)
+            let checked = try await Self.concord(["audit", "check-evidence", "--hub-key", hubKey, "\(directory)/counts.csv.audit.json"], hub: hub, tokenFile: analyst)
+            #expect(checked.status == 0 && checked.output.contains("ok: entry") && checked.output.contains("request.download of \(id) by user:n-carrow"),
+                    "\(checked.output) \(checked.error)")
+            var tampered = try String(contentsOfFile: "\(directory)/counts.csv.audit.json", encoding: .utf8)
+            tampered = tampered.replacingOccurrences(of: "n-carrow", with: "k-osei-bonsu")
+            try tampered.write(toFile: "\(directory)/tampered.audit.json", atomically: true, encoding: .utf8)
+            let forged = try await Self.concord(["audit", "check-evidence", "--hub-key", hubKey, "\(directory)/tampered.audit.json"], hub: hub, tokenFile: analyst)
+            #expect(forged.status == 1 && forged.output.contains("NOT ok"), "\(forged.output)")
+
+            // A second download, its evidence checked with the hub's key.
+            let again = try await Self.concord(["request", "download", id, "--out", "\(directory)/again.csv", "--hub-key", hubKey], hub: hub, tokenFile: analyst)
+            #expect(again.status == 0 && again.output.contains("again.csv.audit.json: audit entry") && again.output.contains("checked: in the hub's signed log"),
+                    "\(again.output) \(again.error)")
 
             let status = try await Self.concord(["request", "status", id], hub: hub, tokenFile: analyst)
             #expect(status.output.contains("state: ready") && status.output.contains("decided_by: i-thackeray"), "\(status.output)")

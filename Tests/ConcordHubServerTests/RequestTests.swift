@@ -104,6 +104,16 @@ struct RequestTests {
             #expect(download.header("Concord-Output-SHA256") == digest && output["sha256"] == .string(digest))
             #expect(output["bytes"] == .integer(download.body.count))
             #expect(download.header("Concord-Output-Rows").flatMap(Int.init) == (try download.csv.count) - 1)
+            // Evidence the analyst holds: the output's entry in the request's answer, the download's by its seq.
+            let status = try await hub.call(.get, "/v1/requests/\(id)", token: analyst)
+            let outputEvidence = try AuditEvidence(json: try #require(try status.json()["audit"]), hubKey: hub.hubSigning.publicKey)
+            #expect(outputEvidence.records(action: "request.output", subject: id, details: ["sha256": .string(digest)]))
+            let seq = try #require(download.header("Concord-Audit-Seq"))
+            let proof = try await hub.call(.get, "/v1/audit/proofs/inclusion?seq=\(seq)", token: analyst)
+            let downloadEvidence = try AuditEvidence(json: try CanonicalJSON(canonical: proof.body), hubKey: hub.hubSigning.publicKey)
+            #expect(downloadEvidence.records(action: "request.download", subject: id, details: ["sha256": .string(digest)]))
+            #expect(try await hub.call(.get, "/v1/audit/proofs/inclusion?seq=\(seq)", token: colleague).status == 404, "another analyst's entry")
+            #expect(try await hub.call(.get, "/v1/audit/proofs/inclusion?seq=\(seq)", token: approver).status == 200, "IG officers see every entry")
             let again = try await hub.call(.get, path, token: analyst)
             #expect(again.status == 410 && again.problemCode == "download.gone")
             #expect(try await hub.call(.post, "/v1/requests/\(id)/cancel", token: analyst).status == 409, "downloaded: too late to cancel")
@@ -150,8 +160,20 @@ struct RequestTests {
             #expect(story[5].entry.actor == .user("i-thackeray"))
             let downloaded = try #require(story.first { $0.entry.action == "request.download" && $0.entry.outcome == "ok" })
             #expect(downloaded.entry.actor == .user("n-carrow"))
-            #expect(downloaded.entry.details == .object(["sha256": .string(digest), "bytes": .integer(download.body.count),
-                                                         "rows": .integer((try download.csv.count) - 1)]))
+            guard case .object(var details) = downloaded.entry.details, case .string(let requestID)? = details.removeValue(forKey: "request_id") else {
+                throw TestFailure("the download's entry names no HTTP request: \(downloaded.content)")
+            }
+            #expect(details == ["sha256": .string(digest), "bytes": .integer(download.body.count), "rows": .integer((try download.csv.count) - 1)])
+            // Every entry an HTTP request caused names it; those of one request (an approval, its
+            // linkage and its output) name the same one, and no two requests share an id.
+            let byRequest = Dictionary(grouping: story) { record -> String in
+                guard case .object(let details) = record.entry.details, case .string(let id)? = details["request_id"] else { return "" }
+                return id
+            }
+            #expect(byRequest[""] == nil, "entries without a request id: \(byRequest[""]?.map(\.entry.action) ?? [])")
+            #expect(byRequest[requestID]?.map(\.entry.action) == ["request.download"])
+            let approvalRequest = try #require(byRequest.first { $0.value.contains { $0.entry.outcome == "approved" } })
+            #expect(approvalRequest.value.map(\.entry.action) == ["request.approve", "request.output"])
             // Each approved request ran the linkage between its approval and its output.
             let log = try await hub.store.auditEntries(limit: 100_000)
             for request in [id, ready] {

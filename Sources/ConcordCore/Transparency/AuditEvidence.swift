@@ -53,6 +53,14 @@ public struct AuditEvidence: Sendable, Hashable {
         checkpointNote = note
     }
 
+    /// Whether the entry records `action` on `subject` with each of `details` as given: what a
+    /// holder checks before taking the evidence as being about their upload or download.
+    public func records(action: String, subject: String, details expected: [String: CanonicalJSON] = [:]) -> Bool {
+        guard entryFields["action"] == .string(action), entryFields["subject"] == .string(subject),
+              case .object(let details)? = entryFields["details"] else { return false }
+        return expected.allSatisfy { details[$0.key] == $0.value }
+    }
+
     /// The evidence as the hub sent it, to keep (and to check again with ``init(json:hubKey:)``).
     public var json: CanonicalJSON {
         .object([
