@@ -96,6 +96,33 @@ struct TransparencyServerTests {
         }
     }
 
+    /// Who may call each audit endpoint: the log itself only IG officers; checkpoints anyone;
+    /// proofs IG officers, agencies and analysts (their own entries); never an admin or nobody.
+    @Test func auditEndpointsCheckRoles() async throws {
+        try await TestHub.with { hub in
+            #expect(try await hub.upload(try await hub.envelope(rows: 10)).status == 200)
+            var tokens: [String: String] = [:]
+            for (id, role) in [("ig", UserRole.igOfficer), ("analyst", .analyst), ("admin", .admin)] {
+                tokens[id] = try await hub.store.addUser(id: id, role: role, by: .operator("tests")).token
+            }
+            let targets = ["/v1/audit", "/v1/audit/checkpoint", "/v1/audit/proofs/inclusion?seq=1", "/v1/audit/proofs/consistency?first=1"]
+            let expected: [String: [Int]] = [
+                "ig": [200, 200, 200, 200], "analyst": [403, 200, 404, 200], "admin": [403, 200, 403, 403], "none": [401, 200, 401, 401],
+            ]
+            for (caller, statuses) in expected {
+                for (target, status) in zip(targets, statuses) {
+                    let answer = try await hub.send(.get, target, headers: tokens[caller].map(Self.bearer) ?? [])
+                    #expect(answer.status == status, "\(caller) GET \(target): \(answer.status) \(answer.text)")
+                }
+            }
+            // An agency reads its own entries' proofs (the upload), not the operator's entry 1.
+            #expect(try await hub.signed(.get, "/v1/audit").status == 403)
+            #expect(try await hub.signed(.get, "/v1/audit/proofs/inclusion?seq=1").problemCode == "audit.no-proof")
+            // Every refusal is itself in the log.
+            #expect(try await hub.store.auditEntries(limit: 100_000).filter { $0.entry.action == "request.refused" }.count >= 4)
+        }
+    }
+
     /// The running hub's checkpointer writes the refusals it counted, then signs over them; once
     /// stopped it signs what came since.
     @Test func theCheckpointerSignsWhatTheLogGainedOnItsTimer() async throws {
