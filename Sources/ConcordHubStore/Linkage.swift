@@ -103,57 +103,18 @@ extension HubStore {
         }
     }
 
+    /// The report of the agreement's linkage as it now stands, from one pass over its nodes.
     private func linkageReport(agreementID: String, agreementVersion: Int, plan: LinkagePlan, run: LinkageReport.RunFigures,
                                in transaction: HubTransaction) async throws -> LinkageReport {
-        try await transaction.query("""
-            CREATE TEMP TABLE linkage_persons ON COMMIT DROP AS
-            SELECT person, sum(records)::bigint AS records, array_agg(DISTINCT dataset) AS datasets
-            FROM linkage_nodes WHERE agreement_id = \(agreementID) GROUP BY person
-            """)
-        var records: [String: Int] = [:], linked: [String: Int] = [:]
-        for try await (dataset, total, linkedRecords) in try await transaction.query("""
-            SELECT n.dataset, sum(n.records)::bigint, coalesce(sum(n.records) FILTER (WHERE p.records > 1), 0)::bigint
-            FROM linkage_nodes n JOIN linkage_persons p ON p.person = n.person
-            WHERE n.agreement_id = \(agreementID) GROUP BY n.dataset
-            """).decode((String, Int, Int).self) {
-            records[dataset] = total
-            linked[dataset] = linkedRecords
+        var tally = LinkageTally(datasets: plan.datasets.map(\.name), keys: plan.keys)
+        // Datasets and keys as 1-based positions in the plan's lists, so no name is decoded per node.
+        for try await (person, dataset, records, key, flagged) in try await transaction.query("""
+            SELECT person, array_position(\(tally.datasets), dataset), records, array_position(\(tally.keys), evidence), flagged
+            FROM linkage_nodes WHERE agreement_id = \(agreementID)
+            """).decode((Int64, Int, Int, Int?, Bool).self) {
+            tally.add(person: person, dataset: dataset - 1, records: records, key: key.map { $0 - 1 }, flagged: flagged)
         }
-        let allRecords = records.values.reduce(0, +)
-        func rate(_ part: Int, _ whole: Int) -> Double { whole == 0 ? 0 : Double(part) / Double(whole) }
-        var sizes: [String: Int] = [:]
-        var persons = 0
-        for try await (size, count) in try await transaction.query("SELECT records, count(*)::bigint FROM linkage_persons GROUP BY records")
-            .decode((Int, Int).self) {
-            sizes[LinkageReport.sizeBucket(records: size), default: 0] += count
-            persons += count
-        }
-        var byKey: [String: Int] = [:]
-        for try await (key, count) in try await transaction.query("""
-            SELECT evidence, sum(records)::bigint FROM linkage_nodes WHERE agreement_id = \(agreementID) AND evidence IS NOT NULL GROUP BY evidence
-            """).decode((String, Int).self) {
-            byKey[key] = count
-        }
-        var pairs: [LinkageReport.PairFigures] = []
-        for try await (dataset, other, count) in try await transaction.query("""
-            SELECT n.dataset, o.dataset, sum(n.records)::bigint
-            FROM linkage_nodes n JOIN (SELECT person, unnest(datasets) AS dataset FROM linkage_persons) o ON o.person = n.person
-            WHERE n.agreement_id = \(agreementID) AND o.dataset <> n.dataset GROUP BY 1, 2 ORDER BY 1, 2
-            """).decode((String, String, Int).self) {
-            pairs.append(.init(dataset: dataset, other: other, records: count, rate: rate(count, records[dataset] ?? 0)))
-        }
-        let flagged = try await transaction.query("""
-            SELECT count(DISTINCT person)::bigint FROM linkage_nodes WHERE agreement_id = \(agreementID) AND flagged
-            """).collect().first?.decode(Int.self) ?? 0
-        try await transaction.query("DROP TABLE linkage_persons")
-        let datasetNames = plan.datasets.map(\.name).filter { records[$0] != nil }
-        return LinkageReport(
-            agreement: agreementID, agreementVersion: agreementVersion, keys: plan.keys,
-            datasets: datasetNames.map { .init(dataset: $0, records: records[$0]!, linkedRecords: linked[$0] ?? 0, matchRate: rate(linked[$0] ?? 0, records[$0]!)) },
-            linkedBy: plan.keys.map { .init(key: $0, records: byKey[$0] ?? 0, rate: rate(byKey[$0] ?? 0, allRecords)) },
-            pairs: pairs, persons: persons,
-            clusterSizes: LinkageReport.sizeBuckets.map { .init(size: $0, persons: sizes[$0] ?? 0) },
-            flaggedPersons: flagged, run: run)
+        return tally.report(agreement: agreementID, agreementVersion: agreementVersion, run: run)
     }
 }
 

@@ -113,3 +113,28 @@ private func partition(_ clustering: inout PersonClustering) -> [[Int]] {
         #expect(quality.description.hasPrefix("5 records: precision 50.00%, recall 50.00%"))
     }
 }
+
+@Suite struct LinkageTallyTests {
+    /// Persons 7 (two csc nodes and a police one, linked by mk1 and mk2), 8 (one school node,
+    /// flagged, also linked by mk1) and 9 (alone); the nodes arrive in no order.
+    @Test func figuresComeFromOnePassInAnyOrder() {
+        let nodes: [(person: Int64, dataset: Int, records: Int, key: Int?, flagged: Bool)] = [
+            (7, 0, 2, nil, false), (9, 2, 1, nil, false), (8, 1, 3, 0, true), (7, 2, 1, 1, false), (7, 0, 1, 0, false), (8, 1, 1, nil, true),
+        ]
+        var figures: [LinkageReport] = []
+        for order in [nodes, nodes.reversed()] {
+            var tally = LinkageTally(datasets: ["csc", "school", "police", "housing"], keys: ["mk1", "mk2"])
+            for node in order { tally.add(person: node.person, dataset: node.dataset, records: node.records, key: node.key, flagged: node.flagged) }
+            figures.append(tally.report(agreement: "a", agreementVersion: 2, run: .init(run: 1)))
+        }
+        #expect(figures[0] == figures[1])
+        let report = figures[0]
+        #expect(report.datasets.map { "\($0.dataset) \($0.records) \($0.linkedRecords)" } == ["csc 3 3", "school 4 4", "police 2 1"],
+                "housing has no records and is left out; person 9 alone is not linked")
+        #expect(report.linkedBy.map { "\($0.key) \($0.records)" } == ["mk1 4", "mk2 1"])
+        #expect(report.pairs.map { "\($0.dataset)+\($0.other) \($0.records)" } == ["csc+police 3", "police+csc 1"])
+        #expect(report.persons == 3 && report.flaggedPersons == 1)
+        #expect(report.clusterSizes.filter { $0.persons > 0 }.map { "\($0.size): \($0.persons)" } == ["1: 1", "4: 2"])
+        #expect(abs(report.linkedBy[0].rate - 4.0 / 9.0) < 1e-12)
+    }
+}
