@@ -4,9 +4,10 @@
 #   N synthetic rows of each of csc_referrals, school_attendance and police_da_incidents, drawn
 #   from one population, pushed by three agents to a hub on an embedded PostgreSQL and linked
 #   under youth-violence-vulnerability (keys mk_upn, mk2, mk3, mk3_swapped, mk4, mk5).
-#   - hub: `concord hub link --rebuild` (a full linkage, every tuple new) and again with nothing
-#     new (the nightly case), with peak RSS; then every row with its person written out (psql
-#     \copy of the join a row-level output runs).
+#   - hub: a first `concord hub link` (every key tuple new: the linkage the hub made as the
+#     extracts were published is deleted first, untimed, with psql), again with nothing new (the
+#     nightly case), and `--rebuild` (forgetting the persons, then linking afresh), with peak RSS;
+#     then every row with its person written out (psql \copy of the join a row-level output runs).
 #   - baseline: the plainest hand-written SQL joining the same tables on the same keys (one
 #     equi-join per dataset pair and key, pairs written out), in the same run.
 #   - quality: pairwise precision and recall against the truth `concord synth` wrote.
@@ -67,12 +68,18 @@ trap 'as_cluster_owner /usr/lib/postgresql/15/bin/pg_ctl -D "$cluster" -m fast -
 socket_dir=$root/$OUT/hub/data/postgres/socket
 [[ -S $socket_dir/.s.PGSQL.5432 ]] || socket_dir=$(dirname "$(ls /tmp/concord-pg-*/.s.PGSQL.5432 2>/dev/null | head -1)")
 PSQL=(psql -X -q -h "$socket_dir" -U concord -d concord -v ON_ERROR_STOP=1)
-echo "== concord hub link --rebuild (every key tuple new)"
-measure "$OUT/link-full.time" "$CONCORD" hub link "${HUB[@]}" --agreement "$AGREEMENT" --rebuild --format json > "$OUT/link-full.json" 2> "$OUT/link-full.log"
+echo "== forget the linkage made as the extracts were published (not timed): the next run is a first one"
+"${PSQL[@]}" -c "DELETE FROM linkage_nodes WHERE agreement_id = '$AGREEMENT'" -c "DELETE FROM linkage_datasets WHERE agreement_id = '$AGREEMENT'" \
+    -c "VACUUM linkage_nodes"
+echo "== concord hub link (first run: every key tuple new)"
+measure "$OUT/link-full.time" "$CONCORD" hub link "${HUB[@]}" --agreement "$AGREEMENT" --format json > "$OUT/link-full.json" 2> "$OUT/link-full.log"
 FULL_SECONDS=$SECONDS_TAKEN; FULL_KIB=$PEAK_KIB
 echo "== concord hub link (nothing new: the nightly case)"
 measure "$OUT/link-idle.time" "$CONCORD" hub link "${HUB[@]}" --agreement "$AGREEMENT" --format json > "$OUT/link-idle.json" 2> "$OUT/link-idle.log"
 IDLE_SECONDS=$SECONDS_TAKEN; IDLE_KIB=$PEAK_KIB
+echo "== concord hub link --rebuild (forget the persons, link afresh)"
+measure "$OUT/link-rebuild.time" "$CONCORD" hub link "${HUB[@]}" --agreement "$AGREEMENT" --rebuild --format json > "$OUT/link-rebuild.json" 2> "$OUT/link-rebuild.log"
+REBUILD_SECONDS=$SECONDS_TAKEN; REBUILD_KIB=$PEAK_KIB
 "$CONCORD" hub link "${HUB[@]}" --agreement "$AGREEMENT" > "$OUT/report.txt" 2>/dev/null
 
 # The agreement's keys in order, as each table carries them (police records have no UPN), in
@@ -123,12 +130,13 @@ cat > "$OUT/results.md" <<MD
 
 | step | seconds | peak RSS |
 | --- | ---: | ---: |
-| concord hub link --rebuild (full linkage: the run itself $((LINK_MS / 1000)).$(printf %03d $((LINK_MS % 1000))) s, $PHASES; the rest is the command connecting, and the report) | $FULL_SECONDS | $((FULL_KIB / 1024)) MiB |
+| concord hub link, first run (every key tuple new: the run itself $((LINK_MS / 1000)).$(printf %03d $((LINK_MS % 1000))) s, $PHASES; the rest is the command connecting, and the report) | $FULL_SECONDS | $((FULL_KIB / 1024)) MiB |
 | concord hub link, nothing new (nightly) | $IDLE_SECONDS | $((IDLE_KIB / 1024)) MiB |
+| concord hub link --rebuild (deleting the persons found, then a first run) | $REBUILD_SECONDS | $((REBUILD_KIB / 1024)) MiB |
 | every row with its person written out (psql \\copy) | $OUTPUT_SECONDS | |
 | baseline: plain equi-joins per dataset pair and key, $BASELINE_PAIRS pairs written out | $BASELINE_SECONDS | |
 
-- (full linkage + output) / baseline = **$ratio** (target: at most 1.5).
+- (first linkage + output) / baseline = **$ratio** (target: at most 1.5).
 - $QUALITY
 
 \`\`\`

@@ -17,24 +17,73 @@ struct CommandLineTests {
 
     @Test("every command's help has an example")
     func everyLeafHasAnExample() throws {
-        // The whole command tree as swift-argument-parser describes it (ToolInfoV0).
-        let dump = try concord("--experimental-dump-help")
-        #expect(dump.status == 0, "\(dump.error)")
-        let tool = try #require(try JSONSerialization.jsonObject(with: Data(dump.output.utf8)) as? [String: Any])
         var leaves: [(path: String, discussion: String)] = []
-        func walk(_ command: [String: Any], _ path: String) {
-            let name = command["commandName"] as? String ?? "?"
-            let here = path.isEmpty ? name : "\(path) \(name)"
-            let subcommands = (command["subcommands"] as? [[String: Any]] ?? []).filter { $0["commandName"] as? String != "help" }
-            if subcommands.isEmpty { leaves.append((here, command["discussion"] as? String ?? "")) }
-            for subcommand in subcommands { walk(subcommand, here) }
+        func walk(_ command: CommandInfo, _ path: String) {
+            let here = path.isEmpty ? command.name : "\(path) \(command.name)"
+            if command.subcommands.isEmpty { leaves.append((here, command.discussion)) }
+            for subcommand in command.subcommands.values { walk(subcommand, here) }
         }
-        walk(try #require(tool["command"] as? [String: Any]), "")
+        walk(try CommandInfo.tree(), "")
         #expect(leaves.count >= 30, "the tree was read: \(leaves.map(\.path))")
         for leaf in leaves {
             let example = leaf.discussion.contains("Example") || leaf.discussion.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("concord ") }
             #expect(example, "`\(leaf.path) --help` has no example")
         }
+    }
+
+    /// The README, docs/ and every command's help show commands people copy: each must be a real
+    /// command, with options it has. Commands are read from code (fenced blocks and `spans`) in
+    /// the Markdown, and from the help texts; `concord request … --ca-file` names an option
+    /// some command under `request` has.
+    @Test("every command the README, docs and help texts show exists, with the options they give it")
+    func documentedCommandsExist() throws {
+        let tree = try CommandInfo.tree()
+        var sources: [(place: String, code: String)] = []
+        let docs = try FileManager.default.contentsOfDirectory(atPath: repositoryRoot.appendingPathComponent("docs").path)
+            .filter { $0.hasSuffix(".md") }.sorted().map { "docs/\($0)" }
+        for file in ["README.md"] + docs {
+            let lines = try String(contentsOf: repositoryRoot.appendingPathComponent(file), encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            var block: [Substring]?
+            for (number, line) in zip(1..., lines) {
+                if line.trimmingCharacters(in: .whitespaces).hasPrefix("```") {
+                    if let code = block { sources.append(("\(file) (block ending at line \(number))", code.joined(separator: "\n"))) }
+                    block = block == nil ? [] : nil
+                } else if block != nil {
+                    block?.append(line)
+                } else {
+                    sources += line.matches(of: /`([^`]+)`/).map { ("\(file):\(number)", String($0.output.1)) }
+                }
+            }
+        }
+        func helpTexts(_ command: CommandInfo, _ path: String) {
+            sources.append(("`\(path) --help`", command.discussion))
+            for subcommand in command.subcommands.values { helpTexts(subcommand, "\(path) \(subcommand.name)") }
+        }
+        helpTexts(tree, "concord")
+        var checked = 0
+        for (place, code) in sources {
+            // A command runs to the end of its line (continuations joined) or a shell separator.
+            for match in code.replacingOccurrences(of: "\\\n", with: " ").matches(of: /(?:^|[^\w\/.-])concord((?: +[a-z][a-z0-9-]*)*)([^\n|;&)`]*)/.anchorsMatchLineEndings()) {
+                let words = match.output.1.split(separator: " ").map(String.init)
+                guard let first = words.first else { continue }
+                var command = tree
+                var path = ["concord"]
+                for word in words {
+                    guard let next = command.subcommands[word] else { break }
+                    (command, path) = (next, path + [word])
+                }
+                guard path.count > 1 else {
+                    Issue.record("\(place): `concord \(first)`: there is no such command")
+                    continue
+                }
+                let options = command.allOptions
+                for option in match.output.0.matches(of: /(?:^|[^\w-])(--[a-z][a-z0-9-]*)/).map({ String($0.output.1) }) where !options.contains(option) {
+                    Issue.record("\(place): `\(path.joined(separator: " "))` has no option \(option)")
+                }
+                checked += 1
+            }
+        }
+        #expect(checked >= 100, "commands were found in the docs: \(checked)")
     }
 
     @Test("a linkage key: created private, named by its id, never overwritten")
@@ -133,5 +182,35 @@ struct ExchangeKeyCommandTests {
         let again = try concord("keys", "new-hub", "--out", directory.file("keys"))
         #expect(again.status != 0)
         #expect(again.error.contains("never overwritten"))
+    }
+}
+
+/// One command of the `concord` tree as swift-argument-parser describes it
+/// (`--experimental-dump-help`, ToolInfoV0): its name, help discussion, long options and subcommands.
+struct CommandInfo {
+    var name: String
+    var discussion: String
+    var options: Set<String>
+    var subcommands: [String: CommandInfo]
+
+    /// Its options and those of every command under it: what `concord group … --option` may name.
+    var allOptions: Set<String> {
+        subcommands.values.reduce(options) { $0.union($1.allOptions) }
+    }
+
+    static func tree() throws -> CommandInfo {
+        let dump = try concord("--experimental-dump-help")
+        #expect(dump.status == 0, "\(dump.error)")
+        let tool = try #require(try JSONSerialization.jsonObject(with: Data(dump.output.utf8)) as? [String: Any])
+        return CommandInfo(try #require(tool["command"] as? [String: Any]))
+    }
+
+    init(_ command: [String: Any]) {
+        name = command["commandName"] as? String ?? "?"
+        discussion = command["discussion"] as? String ?? ""
+        let names = (command["arguments"] as? [[String: Any]] ?? []).flatMap { $0["names"] as? [[String: String]] ?? [] }
+        options = Set(names.filter { $0["kind"] == "long" }.compactMap { $0["name"].map { "--\($0)" } } + ["--help"])
+        let children = (command["subcommands"] as? [[String: Any]] ?? []).map(CommandInfo.init).filter { $0.name != "help" }
+        subcommands = Dictionary(uniqueKeysWithValues: children.map { ($0.name, $0) })
     }
 }
