@@ -242,7 +242,8 @@ echo "  rejected rows (line, field, reason):         $OUT/rejects/"
 echo "  each agency's keys, agent config and state:  $OUT/agencies/"
 echo "  the analyst's and IG officer's tokens:       $OUT/people/"
 echo "  the hub's keys, config, log and data:        $HUB/"
-echo "  the analyst's outputs and linkage reports:   $OUT/requests/"
+echo "  the analyst's outputs, linkage reports and"
+echo "    audit evidence of each download:           $OUT/requests/"
 
 # Where to look at the running hub.
 echo
