@@ -28,13 +28,17 @@ public struct HeldAgreement: Sendable, Hashable {
     public var agreement: Agreement
     /// The suspension or termination of this version (or the termination of an earlier one).
     public var change: AgreementStateChange?
+    /// The hub's UTC date when this version was applied.
+    public var appliedOn: CivilDate
+    /// Whether this version's document itself says `terminated` or `expired`.
+    public var endedByDocument: Bool
 
-    /// The day the agreement ended on or before `date`: its termination, or the end of its
+    /// The day the agreement ended on or before `date`, the earliest of: its termination at the
+    /// hub, the day a version saying `terminated` or `expired` was applied, and the end of its
     /// validity; `nil` while it runs (a suspended agreement has not ended).
     public func ended(on date: CivilDate) -> CivilDate? {
-        if let change, change.status == .terminated { return change.decidedOn }
-        if agreement.validUntil < date { return agreement.validUntil }
-        return nil
+        [change?.status == .terminated ? change?.decidedOn : nil, endedByDocument ? appliedOn : nil,
+         agreement.validUntil < date ? agreement.validUntil : nil].compactMap { $0 }.min()
     }
 
     /// The last day the hub may hold data under it: the end plus `retention.on_end.delete_within`.
@@ -52,14 +56,17 @@ extension HubStore {
     /// The latest applied version of every agreement, by id, loaded against `catalogue`, with
     /// suspensions and terminations applied to its status.
     public func heldAgreements(catalogue: SchemaCatalogue) async throws -> [String: HeldAgreement] {
-        var latest: [String: Agreement] = [:]
+        var latest: [String: (agreement: Agreement, appliedOn: CivilDate)] = [:]
         for stored in try await agreements() {
             let agreement = try Agreement(yaml: stored.document, file: "\(stored.id).v\(stored.version) (as applied)", catalogue: catalogue)
-            if (latest[stored.id]?.version ?? 0) < agreement.version { latest[stored.id] = agreement }
+            // applied_at is a timestamptz the store renders as RFC 3339 UTC: its date is its first ten characters.
+            let appliedOn = CivilDate(iso: stored.appliedAt.prefix(10))!
+            if (latest[stored.id]?.agreement.version ?? 0) < agreement.version { latest[stored.id] = (agreement, appliedOn) }
         }
         let changes = try await agreementStateChanges()
-        return latest.mapValues { agreement in
-            var held = HeldAgreement(agreement: agreement, change: nil)
+        return latest.mapValues { agreement, appliedOn in
+            var held = HeldAgreement(agreement: agreement, change: nil, appliedOn: appliedOn,
+                                     endedByDocument: agreement.status == .terminated || agreement.status == .expired)
             // A termination ends every version; a suspension only the version it names.
             held.change = changes.first { $0.agreementID == agreement.id && $0.status == .terminated }
                 ?? changes.first { $0.agreementID == agreement.id && $0.agreementVersion == agreement.version }

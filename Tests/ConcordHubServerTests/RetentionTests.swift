@@ -140,6 +140,22 @@ import Testing
         }
     }
 
+    /// A new version whose document says `terminated` ends the agreement the day it is applied,
+    /// as a termination at the hub does: its data is due `delete_within` (P30D) later.
+    @Test func aVersionSayingTerminatedEndsTheAgreementTheDayItIsApplied() async throws {
+        try await TestHub.with { hub in
+            let today = try hub.today
+            #expect(try await hub.upload(try await hub.envelope(rows: 20)).status == 200)
+            let running = try #require(try await hub.store.retentionSchedule(on: today, catalogue: hub.catalogue).extracts.first?.purgeOn)
+            let deadline = try #require(ISODuration("P30D")).after(today)
+            #expect(running > deadline, "while it runs, the extract's own retention counts")
+            try await hub.applyVariant(of: TestHub.agreement, [("\nversion: 1\n", "\nversion: 2\n"), ("status: active", "status: terminated")])
+            let schedule = try await hub.store.retentionSchedule(on: today, catalogue: hub.catalogue)
+            #expect(schedule.extracts.first?.purgeOn == deadline)
+            #expect(try await hub.store.heldAgreements(catalogue: hub.catalogue)[TestHub.agreement]?.ended(on: today) == today)
+        }
+    }
+
     @Test func agreementsAreSuspendedThroughTheAPIByAdminsAndTheirOwnIGContacts() async throws {
         try await TestHub.with { hub in
             let stranger = try await hub.person("someone-else", .igOfficer)
