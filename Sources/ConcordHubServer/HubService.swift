@@ -69,7 +69,8 @@ public struct HubKeys: Sendable {
         }
         try self.init(encryption: KeyFiles.readPrivateKey(configuration.encryptionKeyPath), signing: KeyFiles.readPrivateKey(configuration.signingKeyPath),
                       personIDSecret: secret, previous: configuration.previousKeys.map {
-                          (try KeyFiles.readPrivateKey($0.encryptionKeyPath), try KeyFiles.readPrivateKey($0.signingKeyPath), $0.notAfter)
+                          (encryption: try KeyFiles.readPrivateKey($0.encryptionKeyPath), signing: try KeyFiles.readPrivateKey($0.signingKeyPath),
+                           notAfter: $0.notAfter)
                       })
     }
 
@@ -118,7 +119,7 @@ struct HubService: Sendable {
     /// The keys an envelope of `agency` is checked with today: the hub's (current, then in their
     /// overlap) and the agency's (active, then revoked, so a revoked one is named when refused).
     func envelopeKeys(_ agency: AgencyRecord) -> EnvelopeKeys {
-        let agencyKeys = agency.activeKeys.compactMap { key in (try? key.publicKey.signingKey()).map { AcceptedKey($0) } }
+        let agencyKeys: [AcceptedKey<Curve25519.Signing.PublicKey>] = agency.activeKeys.compactMap { key in (try? key.publicKey.signingKey()).map { AcceptedKey($0) } }
             + agency.keys.compactMap { key in
                 key.revocation.flatMap { revocation in
                     (try? key.publicKey.signingKey()).map {

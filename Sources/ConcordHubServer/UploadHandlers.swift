@@ -22,14 +22,14 @@ extension HubService {
         try signed.checkBody(digest: SHA256.hash(data: prefix))
 
         // Reading the prefix with the opener checks the header's form and the agency's signature.
-        let envelopeKeys = envelopeKeys(agency)
-        var opener = envelopeKeys.opener()
+        let keyring = envelopeKeys(agency)
+        var opener = keyring.opener()
         do {
             guard try opener.consume(prefix).isEmpty, let manifest = opener.manifest, let digest = opener.headerDigest,
                   prefix.count == Envelope.prefixLength(announcedIn: prefix) else {
                 throw Problem.badRequest("upload.invalid-envelope", "the body must be exactly the envelope's prefix: header, signature and encapsulated key")
             }
-            if let refusal = envelopeKeys.refusal(opener) {
+            if let refusal = keyring.refusal(opener) {
                 try await auditRefusedEnvelope(agency: agency.id, subject: digest.lowercaseHex, reason: refusal, requestID: context.id)
                 throw Problem.forbidden("upload.revoked-key", refusal)
             }

@@ -80,13 +80,13 @@ struct LinkageRun {
         for dataset in datasets {
             // Only rows shared under this agreement are linked under it (linkage_outside_agreement),
             // and only those sealed under the linking key.
-            var binds = binds(dataset.dataset)
-            binds.append(linkingKey ?? "")
+            var keyBinds = binds(dataset.dataset)
+            keyBinds.append(linkingKey ?? "")
             let published = try await transaction.query(PostgresQuery(unsafeSQL: """
                 SELECT coalesce(array_agg(e.id ORDER BY e.id), '{}') FROM extracts e JOIN uploads up ON up.id = e.upload_id
                 WHERE e.dataset = $2 AND e.state = 'published' AND \(HubStore.sharedUnderAgreement)
                   AND up.manifest::jsonb ->> 'linkage_key_id' = $3
-                """, binds: binds)).collect().first?.decode([Int64].self) ?? []
+                """, binds: keyBinds)).collect().first?.decode([Int64].self) ?? []
             let read = try await transaction.query("""
                 SELECT extracts FROM linkage_datasets WHERE agreement_id = \(agreementID) AND dataset = \(dataset.dataset)
                 """).collect().first?.decode([Int64].self)

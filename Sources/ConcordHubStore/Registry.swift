@@ -343,7 +343,8 @@ extension HubTransaction {
     /// The agency with this id, or `unknownAgency`; `locking` holds its row until the transaction
     /// ends, so two key changes of one agency happen one after the other.
     func agency(id: String, locking: Bool = false) async throws -> AgencyRecord {
-        let rows = try await query("SELECT \(unescaped: AgencyRecord.columns) FROM agencies WHERE id = \(id) \(unescaped: locking ? "FOR UPDATE" : "")").collect()
+        if locking { try await query("SELECT 1 FROM agencies WHERE id = \(id) FOR UPDATE") }
+        let rows = try await query("SELECT \(unescaped: AgencyRecord.columns) FROM agencies WHERE id = \(id)").collect()
         guard let row = rows.first else { throw HubStoreError.unknownAgency(id) }
         return try AgencyRecord(row: row)
     }

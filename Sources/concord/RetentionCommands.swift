@@ -85,9 +85,8 @@ extension AuditCommand {
             let configuration = try hub.load()
             // A certificate signed before a hub key rotation verifies with the previous key, which
             // the configuration keeps listed under keys.previous.
-            let keys = hubKey == nil
-                ? try [hubSigningKey(file: nil, configuration: configuration)] + configuration.previousKeys.map { try KeyFiles.readPrivateKey($0.signingKeyPath).publicKey }
-                : [try hubSigningKey(file: hubKey, configuration: configuration)]
+            var keys = [try hubSigningKey(file: hubKey, configuration: configuration)]
+            if hubKey == nil { keys += try configuration.previousKeys.map { try KeyFiles.readPrivateKey($0.signingKeyPath).publicKey } }
             let records = try await hub.withStore { try await $0.auditEntries(limit: Int.max, filter: AuditFilter(actions: [DeletionCertificate.auditAction])) }
             var unsigned = 0
             print(["seq", "at", "agreement", "dataset", "agency", "purge_date", "items", "rows_deleted", "signature"].joined(separator: "\t"))
