@@ -85,8 +85,7 @@ extension AuditCommand {
             let configuration = try hub.load()
             // A certificate signed before a hub key rotation verifies with the previous key, which
             // the configuration keeps listed under keys.previous.
-            var keys = [try hubSigningKey(file: hubKey, configuration: configuration)]
-            if hubKey == nil { keys += try configuration.previousKeys.map { try KeyFiles.readPrivateKey($0.signingKeyPath).publicKey } }
+            let keys = try hubSigningKeys(file: hubKey, configuration: configuration)
             let records = try await hub.withStore { try await $0.auditEntries(limit: Int.max, filter: AuditFilter(actions: [DeletionCertificate.auditAction])) }
             var unsigned = 0
             print(["seq", "at", "agreement", "dataset", "agency", "purge_date", "items", "rows_deleted", "signature"].joined(separator: "\t"))
@@ -106,12 +105,16 @@ extension AuditCommand {
     }
 }
 
-/// The hub's receipt-signing public key: the line in `file`, else the one of the configured key file.
-func hubSigningKey(file: String?, configuration: HubConfiguration) throws -> PublicKeyLine {
-    guard let file else { return try KeyFiles.readPrivateKey(configuration.signingKeyPath).publicKey }
+/// The hub's receipt-signing public keys: the line in `file`, else those of the configured key
+/// files, the current one first, then each of `keys.previous` (so what was signed before a hub key
+/// rotation still verifies).
+func hubSigningKeys(file: String?, configuration: HubConfiguration) throws -> [PublicKeyLine] {
+    guard let file else {
+        return try ([configuration.signingKeyPath] + configuration.previousKeys.map(\.signingKeyPath)).map { try KeyFiles.readPrivateKey($0).publicKey }
+    }
     let key = try PublicKeyLine(line: String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
     guard key.kind == .hubSigning else { throw ValidationError("\(file) is a \(key.kind.rawValue) key, not the hub's hub-signing key") }
-    return key
+    return [key]
 }
 
 extension AgreementCommand {

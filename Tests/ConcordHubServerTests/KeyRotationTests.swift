@@ -1,3 +1,4 @@
+import ConcordAgent
 import ConcordCore
 import ConcordHub
 import ConcordHubServer
@@ -48,6 +49,33 @@ import Testing
         #expect(try refusal(try seal(to: current), on: notAfter.adding(days: 400)) == nil)
         // Sealed to a key the hub does not hold: no key opens it.
         #expect(throws: EnvelopeError.chunkRejected(0)) { try refusal(try seal(to: .generate(.hubEncryption, owner: "hub")), on: notAfter) }
+    }
+
+    /// `keys.previous` in the hub's configuration: paths resolved, the day read, every problem named.
+    @Test func previousHubKeysAreReadFromTheConfiguration() throws {
+        let text = """
+            format: concord-hub/1
+            data_dir: hub
+            keys:
+              encryption: keys-2025/hub-encryption.key
+              signing: keys-2025/hub-signing.key
+              previous:
+                - {encryption: keys-2024/hub-encryption.key, signing: /keys/hub-signing.key, not_after: 2026-03-31}
+            schemas_dir: schemas
+
+            """
+        let configuration = try HubConfiguration(yaml: text, file: "hub.yaml", directory: "/etc/concord")
+        let previous = try #require(configuration.previousKeys.first)
+        #expect(configuration.previousKeys.count == 1 && previous.encryptionKeyPath == "/etc/concord/keys-2024/hub-encryption.key")
+        #expect(previous.signingKeyPath == "/keys/hub-signing.key" && previous.notAfter == CivilDate(year: 2026, month: 3, day: 31))
+        let broken = try #require(throws: InvalidDocumentError.self) {
+            try HubConfiguration(yaml: text.replacingOccurrences(of: ", not_after: 2026-03-31", with: ", not_after: 2026-02-30"), file: "hub.yaml", directory: "/")
+        }
+        #expect(broken.problems.contains { $0.path == "keys.previous[0].not_after" && $0.line == 7 }, "\(broken)")
+        let missing = try #require(throws: InvalidDocumentError.self) {
+            try HubConfiguration(yaml: text.replacingOccurrences(of: ", not_after: 2026-03-31", with: ""), file: "hub.yaml", directory: "/")
+        }
+        #expect(missing.problems.contains { $0.path.hasPrefix("keys.previous[0]") && $0.description.contains("not_after") }, "\(missing)")
     }
 
     /// An agency holds two keys at once, uploads with either, then the old one is revoked: requests
@@ -151,6 +179,31 @@ import Testing
             #expect(underB.run.linkageKeyID == keyB.id && (underB.run.datasetsOnOtherLinkageKeys ?? [:]).isEmpty)
             #expect(records(underB, "police_da_incidents") > 0 && records(underB, "csc_referrals") > 0)
             #expect(try await personsInBoth() > 0)
+        }
+    }
+
+    /// An agent that pinned the hub's next receipt key (`hub.additional_receipt_keys`) before the
+    /// hub switched accepts receipts signed by it; one that did not refuses them.
+    @Test(.enabled(if: databaseAvailable)) func agentsAcceptReceiptsOfAPinnedNextKey() async throws {
+        try await TestHub.with { hub in
+            let transport = try HTTPHubTransport(baseURL: hub.baseURL)
+            let retiring = PrivateKeyDocument.generate(.hubSigning, owner: "hub").publicKey
+            var prepared = try HubClient(transport: transport, signingKey: hub.agency, receiptKey: retiring)
+            prepared.additionalReceiptKeys = [hub.hubSigning.publicKey]
+            func attempt(_ body: () async throws -> VerifiedReceipt) async -> Result<VerifiedReceipt, any Error> {
+                do { return .success(try await body()) } catch { return .failure(error) }
+            }
+            let accepted = await attempt { try await prepared.upload(try EnvelopeFile(path: try await hub.envelope(rows: 20, seed: 1).path)) }
+            let unprepared = try HubClient(transport: transport, signingKey: hub.agency, receiptKey: retiring)
+            let refused = await attempt { try await unprepared.upload(try EnvelopeFile(path: try await hub.envelope(rows: 20, seed: 2).path)) }
+            // The transport's HTTP client must be shut down whatever happened.
+            try await transport.shutdown()
+            #expect(try accepted.get().signed.receipt.hubKeyID == hub.hubSigning.publicKey.id)
+            guard case .failure(HubClientError.badReceipt(let reason)) = refused.mapError({ $0 as? HubClientError ?? .local("\($0)") }) else {
+                Issue.record("the receipt of an unpinned key was accepted: \(refused)")
+                return
+            }
+            #expect(reason.contains(retiring.id) && reason.contains(hub.hubSigning.publicKey.id), "\(reason)")
         }
     }
 }
