@@ -260,7 +260,9 @@ public struct AgentSetup: Sendable {
 
     /// A client for the hub that signs as this agency and checks receipts with the pinned key.
     public func client(transport: any HubTransport) throws -> HubClient {
-        try HubClient(transport: transport, signingKey: signingKey, receiptKey: configuration.hub.receiptKey)
+        var client = try HubClient(transport: transport, signingKey: signingKey, receiptKey: configuration.hub.receiptKey)
+        client.additionalReceiptKeys = configuration.hub.additionalReceiptKeys
+        return client
     }
 
     /// The extract files to seal for a dataset now: for a snapshot, the newest file matching its

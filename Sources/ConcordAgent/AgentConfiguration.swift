@@ -25,6 +25,9 @@ public struct AgentConfiguration: Sendable {
         public var encryptionKey: PublicKeyLine
         /// The hub's Ed25519 key its receipts must be signed with.
         public var receiptKey: PublicKeyLine
+        /// Further hub keys receipts may be signed with: the hub's next key, pinned before the
+        /// hub switches to it (docs/agent.md, "Hub key rotation").
+        public var additionalReceiptKeys: [PublicKeyLine] = []
         /// PEM certificates of a private CA to trust instead of the system's roots.
         public var caFile: String?
     }
@@ -151,7 +154,7 @@ private struct ConfigurationLoader {
     }
 
     mutating func loadHub(_ node: Node) -> AgentConfiguration.Hub? {
-        guard let hub = reader.mapping(node, "hub", allowed: ["url", "encryption_key", "receipt_key", "ca_file"]) else { return nil }
+        guard let hub = reader.mapping(node, "hub", allowed: ["url", "encryption_key", "receipt_key", "additional_receipt_keys", "ca_file"]) else { return nil }
         for (key, value) in hub.entries { locations[hub.path(key)] = value.mark }
         let url = reader.required(hub, "url").flatMap { node -> String? in
             guard let text = reader.string(node, "hub.url") else { return nil }
@@ -164,9 +167,13 @@ private struct ConfigurationLoader {
         }
         let encryption = reader.required(hub, "encryption_key").flatMap { keyLine($0, "hub.encryption_key", kind: .hubEncryption) }
         let receipt = reader.required(hub, "receipt_key").flatMap { keyLine($0, "hub.receipt_key", kind: .hubSigning) }
+        var additional: [PublicKeyLine] = []
+        for (item, itemPath) in hub["additional_receipt_keys"].flatMap({ reader.sequence($0, "hub.additional_receipt_keys") }) ?? [] {
+            if let line = keyLine(item, itemPath, kind: .hubSigning) { additional.append(line) }
+        }
         let caFile = path(hub, "ca_file", required: false)
         guard let url, let encryption, let receipt else { return nil }
-        return AgentConfiguration.Hub(url: url, encryptionKey: encryption, receiptKey: receipt, caFile: caFile)
+        return AgentConfiguration.Hub(url: url, encryptionKey: encryption, receiptKey: receipt, additionalReceiptKeys: additional, caFile: caFile)
     }
 
     mutating func keyLine(_ node: Node, _ path: String, kind: ExchangeKeyKind) -> PublicKeyLine? {

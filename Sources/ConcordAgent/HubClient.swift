@@ -106,6 +106,10 @@ public struct HubClient: Sendable {
     public let keyID: String
     /// The pinned hub receipt-signing key.
     public let receiptKey: PublicKeyLine
+    /// Further pinned receipt-signing keys (`hub.additional_receipt_keys`): during a hub key
+    /// rotation receipts may be signed by the hub's new key; each receipt is checked with the
+    /// pinned key it names.
+    public var additionalReceiptKeys: [PublicKeyLine] = []
     private let signingKey: Curve25519.Signing.PrivateKey
     public var pieceBytes = HubClient.maximumPieceBytes
     /// Seconds since the epoch, for the signature's timestamp.
@@ -149,7 +153,7 @@ public struct HubClient: Sendable {
             switch upload.state {
             case "complete":
                 var receipt = try verify(upload.receipt, for: envelope)
-                receipt.auditEvidence = Self.evidence(upload.audit, for: receipt, hubKey: receiptKey)
+                receipt.auditEvidence = Self.evidence(upload.audit, for: receipt, hubKey: pinnedReceiptKey(named: receipt.signed.receipt.hubKeyID))
                 return receipt
             case "refused":
                 throw .refused(upload.problem ?? HubProblem(status: 422, code: "upload.refused", detail: "the hub refused the upload without saying why"))
@@ -282,7 +286,8 @@ public struct HubClient: Sendable {
     private func verify(_ receipt: CanonicalJSON?, for envelope: EnvelopeFile) throws(HubClientError) -> VerifiedReceipt {
         guard let receipt else { throw .protocolViolation("the upload is complete but the hub sent no receipt") }
         do {
-            return try VerifiedReceipt(try SignedUploadReceipt(json: receipt), for: envelope, hubKey: receiptKey)
+            let signed = try SignedUploadReceipt(json: receipt)
+            return try VerifiedReceipt(signed, for: envelope, hubKey: pinnedReceiptKey(named: signed.receipt.hubKeyID))
         } catch {
             throw .badReceipt("\(error)")
         }
@@ -291,6 +296,12 @@ public struct HubClient: Sendable {
     /// The upload's audit evidence when it checks out with the pinned key and its entry records
     /// this receipt; else `nil`: the receipt alone licenses clearing the outbox, and the proof can
     /// be fetched later (`GET /v1/audit/proofs/inclusion`).
+    /// The pinned receipt key with this id; the main one when none has it (its id check then
+    /// refuses the receipt, naming the key pinned).
+    private func pinnedReceiptKey(named keyID: String) -> PublicKeyLine {
+        additionalReceiptKeys.first { $0.id == keyID } ?? receiptKey
+    }
+
     static func evidence(_ value: CanonicalJSON?, for receipt: VerifiedReceipt, hubKey: PublicKeyLine) -> AuditEvidence? {
         let receipt = receipt.signed.receipt
         guard let value, let evidence = try? AuditEvidence(json: value, hubKey: hubKey),

@@ -7,6 +7,7 @@ import Crypto
 /// the whole extract, so the caller aborts its load and nothing of it is kept.
 public struct ReceivedExtractDecoder {
     private var opener: EnvelopeOpener
+    private let keys: EnvelopeKeys
     private var parser = CSVParser()
     private var check: ReceivedExtractCheck
     private var sawHeader = false
@@ -16,11 +17,12 @@ public struct ReceivedExtractDecoder {
     let reasonLimit: Int
 
     /// - Parameters:
-    ///   - agencyKey: the sending agency's registered key: the only one the manifest may be signed with.
+    ///   - keys: the hub's keys and the sending agency's: the manifest must be signed with one of
+    ///     the agency's accepted keys, the payload sealed to one of the hub's.
     ///   - release: the columns and generalisations the admitted agreements allow.
-    public init(hubKey: Curve25519.KeyAgreement.PrivateKey, agency: String, agencyKey: Curve25519.Signing.PublicKey,
-                schema: DatasetSchema, release: ReleasePlan, reasonLimit: Int = 20) {
-        opener = EnvelopeOpener(hubKey: hubKey) { $0 == agency ? agencyKey : nil }
+    public init(keys: EnvelopeKeys, schema: DatasetSchema, release: ReleasePlan, reasonLimit: Int = 20) {
+        opener = keys.opener()
+        self.keys = keys
         check = ReceivedExtractCheck(schema: schema, release: release)
         self.reasonLimit = reasonLimit
     }
@@ -32,6 +34,7 @@ public struct ReceivedExtractDecoder {
     public mutating func consume(_ bytes: some Collection<UInt8>) throws(ExtractRefusal) -> [CSVRecordBatch] {
         let plaintext: [UInt8]
         do { plaintext = try opener.consume(bytes) } catch { throw ExtractRefusal(["the envelope did not open: \(error)"]) }
+        try checkKeys()
         return try rows(from: plaintext, finishing: false)
     }
 
@@ -39,12 +42,19 @@ public struct ReceivedExtractDecoder {
     public mutating func finish() throws(ExtractRefusal) -> [CSVRecordBatch] {
         let plaintext: [UInt8]
         do { plaintext = try opener.finish() } catch { throw ExtractRefusal(["the envelope did not open: \(error)"]) }
+        try checkKeys()
         let output = try rows(from: plaintext, finishing: true)
         guard sawHeader else { throw ExtractRefusal(["the payload is empty: not even a header line"]) }
         if let manifest, manifest.rows != rows {
             throw ExtractRefusal(["the payload holds \(rows) rows but the manifest says \(manifest.rows)"])
         }
         return output
+    }
+
+    /// Refuses as soon as the envelope turns out to be signed with a revoked key or sealed to a
+    /// retired hub key, before any of its rows is yielded.
+    private func checkKeys() throws(ExtractRefusal) {
+        if let refusal = keys.refusal(opener) { throw ExtractRefusal([refusal]) }
     }
 
     private mutating func rows(from plaintext: [UInt8], finishing: Bool) throws(ExtractRefusal) -> [CSVRecordBatch] {

@@ -95,15 +95,19 @@ struct Authenticator: Sendable {
         guard agency.enabled else {
             throw Problem.forbidden("auth.agency-disabled", "agency \(agency.id) is disabled at this hub")
         }
-        guard signed.keyID == agency.publicKey.id else {
-            throw Problem.unauthorised("auth.unknown-key", "key \(signed.keyID.prefix(64)) is not agency \(agency.id)'s registered key (\(agency.publicKey.id))")
+        guard let agencyKey = agency.key(id: signed.keyID) else {
+            let active = agency.activeKeys.map(\.keyID).joined(separator: ", ")
+            throw Problem.unauthorised("auth.unknown-key", "key \(signed.keyID.prefix(64)) is not one of agency \(agency.id)'s registered keys (\(active.isEmpty ? "none active" : active))")
+        }
+        if let revocation = agencyKey.revocation {
+            throw Problem.unauthorised("auth.revoked-key", "key \(agencyKey.keyID) of agency \(agency.id) was revoked at \(revocation.at) (\(revocation.reason)); sign with a current key")
         }
         let now = now()
         guard signed.isFresh(now: now) else {
             throw Problem.unauthorised("auth.stale", "the request was signed at \(signed.timestamp), \(now - signed.timestamp) s from the hub's clock (allowed: \(SignedRequest.allowedClockSkewSeconds) s); check the agent's clock")
         }
-        guard let key = try? agency.publicKey.signingKey(), signed.isSigned(by: key, signature: signature) else {
-            throw Problem.unauthorised("auth.bad-signature", "the signature does not verify with agency \(agency.id)'s registered key")
+        guard let key = try? agencyKey.publicKey.signingKey(), signed.isSigned(by: key, signature: signature) else {
+            throw Problem.unauthorised("auth.bad-signature", "the signature does not verify with agency \(agency.id)'s key \(agencyKey.keyID)")
         }
         guard try await store.recordNonce(agency: agency.id, nonce: signed.nonce, at: Date(timeIntervalSince1970: Double(now))) else {
             throw Problem.unauthorised("auth.replay", "this nonce was already used: the request is a replay")

@@ -207,7 +207,12 @@ extension HubService {
 
     private func listAgencies(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
         let agencies = try await store.agencies().map { agency -> CanonicalJSON in
-            .object(["id": .string(agency.id), "name": .string(agency.name), "key_id": .string(agency.publicKey.id), "enabled": .boolean(agency.enabled)])
+            .object(["id": .string(agency.id), "name": .string(agency.name), "enabled": .boolean(agency.enabled),
+                     "keys": .array(agency.keys.map { key -> CanonicalJSON in
+                         var fields: [String: CanonicalJSON] = ["key_id": .string(key.keyID), "added_at": .string(key.addedAt)]
+                         if let revocation = key.revocation { fields["revoked_at"] = .string(revocation.at); fields["revoke_reason"] = .string(revocation.reason) }
+                         return .object(fields)
+                     })])
         }
         return try json(.object(["agencies": .array(agencies)]), status: .ok)
     }

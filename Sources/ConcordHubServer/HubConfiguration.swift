@@ -40,6 +40,15 @@ public struct HubConfiguration: Sendable, Hashable {
         public var timeouts: SessionTimeouts { SessionTimeouts(idleSeconds: sessionIdleMinutes * 60, absoluteSeconds: sessionHours * 3600) }
     }
 
+    /// A generation of hub keys replaced by `keys.encryption` and `keys.signing`, kept for a key
+    /// rotation's overlap (docs/hub.md, "Hub key rotation").
+    public struct PreviousKeys: Sendable, Hashable {
+        public var encryptionKeyPath: String
+        public var signingKeyPath: String
+        /// The last day (UTC) envelopes sealed to this encryption key are accepted.
+        public var notAfter: CivilDate
+    }
+
     public var host = "127.0.0.1"
     public var port = 8443
     public var tls: TLS?
@@ -52,6 +61,8 @@ public struct HubConfiguration: Sendable, Hashable {
     /// The hub's HPKE private key (hub-encryption.key) and receipt-signing key (hub-signing.key).
     public var encryptionKeyPath: String
     public var signingKeyPath: String
+    /// Earlier key generations, newest first (`keys.previous`).
+    public var previousKeys: [PreviousKeys] = []
     /// The secret analysts' person ids are derived from (`concord keys new-hub` writes
     /// hub-keys/person-id.secret); without it, `data_dir/person-id.secret`, made on first start.
     public var personIDSecretPath: String?
@@ -89,14 +100,26 @@ public struct HubConfiguration: Sendable, Hashable {
         var encryption: String?
         var signing: String?
         var personIDSecret: String?
-        if let node = reader.required(top, "keys"), let keys = reader.mapping(node, "keys", allowed: ["encryption", "signing", "person_id_secret"]) {
+        var previous: [PreviousKeys] = []
+        if let node = reader.required(top, "keys"),
+           let keys = reader.mapping(node, "keys", allowed: ["encryption", "signing", "person_id_secret", "previous"]) {
             encryption = reader.required(keys, "encryption").flatMap { reader.string($0, keys.path("encryption")) }.map(resolve)
             signing = reader.required(keys, "signing").flatMap { reader.string($0, keys.path("signing")) }.map(resolve)
             personIDSecret = keys["person_id_secret"].flatMap { reader.string($0, keys.path("person_id_secret")) }.map(resolve)
+            for (item, path) in keys["previous"].flatMap({ reader.sequence($0, keys.path("previous")) }) ?? [] {
+                guard let entry = reader.mapping(item, path, allowed: ["encryption", "signing", "not_after"]) else { continue }
+                let encryption = reader.required(entry, "encryption").flatMap { reader.string($0, entry.path("encryption")) }.map(resolve)
+                let signing = reader.required(entry, "signing").flatMap { reader.string($0, entry.path("signing")) }.map(resolve)
+                let notAfter = reader.required(entry, "not_after").flatMap { reader.date($0, entry.path("not_after")) }
+                if let encryption, let signing, let notAfter {
+                    previous.append(PreviousKeys(encryptionKeyPath: encryption, signingKeyPath: signing, notAfter: notAfter))
+                }
+            }
         }
         guard let dataDirectory, let schemas, let encryption, let signing else { throw InvalidDocumentError(problems: reader.problems) }
         self.init(dataDirectory: dataDirectory, encryptionKeyPath: encryption, signingKeyPath: signing, schemasDirectory: schemas)
         personIDSecretPath = personIDSecret
+        previousKeys = previous
 
         if let node = top["listen"], let listen = reader.mapping(node, "listen", allowed: ["host", "port"]) {
             if let value = listen["host"].flatMap({ reader.string($0, listen.path("host")) }) { host = value }

@@ -9,21 +9,47 @@ import Hummingbird
 import Logging
 
 /// The hub's keys: HPKE to open envelopes, Ed25519 to sign receipts, and the secret analysts'
-/// person ids are derived from.
+/// person ids are derived from; and the keys they replaced, kept for a rotation's overlap.
 public struct HubKeys: Sendable {
+    /// A replaced generation of hub keys (docs/hub.md, "Hub key rotation").
+    public struct Previous: Sendable {
+        public var encryption: Curve25519.KeyAgreement.PrivateKey
+        public var encryptionPublic: PublicKeyLine
+        /// Never signs again; its public line stays listed so that what it signed still verifies.
+        public var signingPublic: PublicKeyLine
+        /// The last day (UTC) envelopes sealed to `encryption` are accepted.
+        public var notAfter: CivilDate
+    }
+
     public var encryption: Curve25519.KeyAgreement.PrivateKey
+    public var encryptionPublic: PublicKeyLine
     public var signing: Curve25519.Signing.PrivateKey
     /// The receipt-signing key's public line, whose id every receipt names.
     public var signingPublic: PublicKeyLine
     public var personIDSecret: PersonIDSecret
+    /// Newest first.
+    public var previous: [Previous]
 
-    public init(encryption: PrivateKeyDocument, signing: PrivateKeyDocument, personIDSecret: PersonIDSecret) throws {
-        guard encryption.kind == .hubEncryption else { throw HubStartupError("the encryption key is a \(encryption.kind.rawValue) key, not hub-encryption") }
-        guard signing.kind == .hubSigning else { throw HubStartupError("the signing key is a \(signing.kind.rawValue) key, not hub-signing") }
+    public init(encryption: PrivateKeyDocument, signing: PrivateKeyDocument, personIDSecret: PersonIDSecret,
+                previous: [(encryption: PrivateKeyDocument, signing: PrivateKeyDocument, notAfter: CivilDate)] = []) throws {
+        try Self.check(encryption: encryption, signing: signing, what: "the")
         self.encryption = try encryption.encryptionKey()
+        encryptionPublic = encryption.publicKey
         self.signing = try signing.signingKey()
         signingPublic = signing.publicKey
         self.personIDSecret = personIDSecret
+        self.previous = try previous.map { old in
+            try Self.check(encryption: old.encryption, signing: old.signing, what: "a previous")
+            return Previous(encryption: try old.encryption.encryptionKey(), encryptionPublic: old.encryption.publicKey,
+                            signingPublic: old.signing.publicKey, notAfter: old.notAfter)
+        }
+        let ids = [encryptionPublic.id] + self.previous.map(\.encryptionPublic.id)
+        guard Set(ids).count == ids.count else { throw HubStartupError("keys.previous repeats an encryption key: each generation needs its own key pair") }
+    }
+
+    private static func check(encryption: PrivateKeyDocument, signing: PrivateKeyDocument, what: String) throws {
+        guard encryption.kind == .hubEncryption else { throw HubStartupError("\(what) encryption key is a \(encryption.kind.rawValue) key, not hub-encryption") }
+        guard signing.kind == .hubSigning else { throw HubStartupError("\(what) signing key is a \(signing.kind.rawValue) key, not hub-signing") }
     }
 
     /// Reads the keys from their files (mode 0600, refused when others can read them). Without
@@ -42,8 +68,24 @@ public struct HubKeys: Sendable {
             secret = try KeyFiles.readPersonIDSecret(path)
         }
         try self.init(encryption: KeyFiles.readPrivateKey(configuration.encryptionKeyPath), signing: KeyFiles.readPrivateKey(configuration.signingKeyPath),
-                      personIDSecret: secret)
+                      personIDSecret: secret, previous: configuration.previousKeys.map {
+                          (encryption: try KeyFiles.readPrivateKey($0.encryptionKeyPath), signing: try KeyFiles.readPrivateKey($0.signingKeyPath),
+                           notAfter: $0.notAfter)
+                      })
     }
+
+    /// The keys an envelope may be sealed to on `today`: the current one, then each previous one,
+    /// refused once its overlap has ended (but still tried, so the refusal can name the key).
+    public func opening(today: CivilDate) -> [AcceptedKey<Curve25519.KeyAgreement.PrivateKey>] {
+        [AcceptedKey(encryption)] + previous.map { old in
+            AcceptedKey(old.encryption, refusal: today > old.notAfter
+                ? "the envelope was sealed to hub key \(old.encryptionPublic.id), retired after \(old.notAfter); the agent must seal to the hub's current encryption key \(encryptionPublic.id) (docs/agent.md)"
+                : nil)
+        }
+    }
+
+    /// Every receipt- and certificate-signing public key the hub has used: the current one first.
+    public var signingPublicKeys: [PublicKeyLine] { [signingPublic] + previous.map(\.signingPublic) }
 }
 
 /// Why the hub cannot start.
@@ -74,6 +116,20 @@ struct HubService: Sendable {
 
     var today: CivilDate { CivilDate(utcSecondsSinceEpoch: Double(now()))! }
 
+    /// The keys an envelope of `agency` is checked with today: the hub's (current, then in their
+    /// overlap) and the agency's (active, then revoked, so a revoked one is named when refused).
+    func envelopeKeys(_ agency: AgencyRecord) -> EnvelopeKeys {
+        let agencyKeys: [AcceptedKey<Curve25519.Signing.PublicKey>] = agency.activeKeys.compactMap { key in (try? key.publicKey.signingKey()).map { AcceptedKey($0) } }
+            + agency.keys.compactMap { key in
+                key.revocation.flatMap { revocation in
+                    (try? key.publicKey.signingKey()).map {
+                        AcceptedKey($0, refusal: "the envelope is signed with agency \(agency.id)'s key \(key.keyID), revoked at \(revocation.at) (\(revocation.reason)); seal it again with a current key")
+                    }
+                }
+            }
+        return EnvelopeKeys(hub: keys.opening(today: today), agency: agency.id, agencyKeys: agencyKeys)
+    }
+
     func admit(_ manifest: EnvelopeManifest, agency: String) async throws -> UploadAdmission {
         UploadAdmission(manifest: manifest, agency: agency, schemas: catalogue, inForce: try await store.agreementsInForce(catalogue: catalogue), today: today)
     }
@@ -88,8 +144,7 @@ struct HubService: Sendable {
             return try await refuse(upload, manifest: manifest, admission: admission, reasons: admission.reasons)
         }
         let table = try DatasetTable(schema: schema)
-        var decoder = ReceivedExtractDecoder(hubKey: keys.encryption, agency: agency.id, agencyKey: try agency.publicKey.signingKey(),
-                                             schema: schema, release: release)
+        var decoder = ReceivedExtractDecoder(keys: envelopeKeys(agency), schema: schema, release: release)
         let input = try InputFile(path: spool.path(headerDigest: upload.headerDigest))
         let staged: ExtractRecord
         do {

@@ -162,7 +162,7 @@ struct IGPages: Sendable {
 
     /// Verifies the whole log against every stored checkpoint and shows the result.
     func verify(_ request: Request, _ context: HubRequestContext, _ visit: Visit) async throws -> Response {
-        let check = try await service.store.checkAuditLog(hubKey: service.keys.signingPublic, kept: [])
+        let check = try await service.store.checkAuditLog(hubKeys: service.keys.signingPublicKeys, kept: [])
         let summary = check.isIntact
             ? "The audit log is intact: \(check.verification.entriesChecked) entries, chain unbroken, \(check.verification.checkpointsMatched) of \(check.storedCheckpoints) checkpoints matched."
             : "The audit log is NOT intact: \(check.problems.count) problem(s); the first bad entry is listed first."

@@ -22,11 +22,16 @@ extension HubService {
         try signed.checkBody(digest: SHA256.hash(data: prefix))
 
         // Reading the prefix with the opener checks the header's form and the agency's signature.
-        var opener = EnvelopeOpener(hubKey: keys.encryption) { $0 == agency.id ? try? agency.publicKey.signingKey() : nil }
+        let keyring = envelopeKeys(agency)
+        var opener = keyring.opener()
         do {
             guard try opener.consume(prefix).isEmpty, let manifest = opener.manifest, let digest = opener.headerDigest,
                   prefix.count == Envelope.prefixLength(announcedIn: prefix) else {
                 throw Problem.badRequest("upload.invalid-envelope", "the body must be exactly the envelope's prefix: header, signature and encapsulated key")
+            }
+            if let refusal = keyring.refusal(opener) {
+                try await auditRefusedEnvelope(agency: agency.id, subject: digest.lowercaseHex, reason: refusal)
+                throw Problem.forbidden("upload.revoked-key", refusal)
             }
             if let existing = try await store.upload(headerDigest: digest) {
                 guard existing.agencyID == agency.id else { throw Problem.forbidden("upload.agency-mismatch", "this envelope was sent by another agency") }
@@ -47,15 +52,19 @@ extension HubService {
         } catch let error as EnvelopeError {
             // A bad signature or a malformed envelope from an authenticated agency is refused like an
             // extract the agreements do not admit: audited, with the reason.
-            try await store.audit(AuditEntry(actor: .agency(agency.id), action: "upload.refused",
-                                             subject: opener.headerDigest?.lowercaseHex ?? "an unreadable envelope", outcome: "refused",
-                                             details: .object(["reasons": .array([.string("\(error)")])])))
+            try await auditRefusedEnvelope(agency: agency.id, subject: opener.headerDigest?.lowercaseHex ?? "an unreadable envelope", reason: "\(error)")
             switch error {
             case .badSignature: throw Problem.badRequest("upload.bad-signature", "\(error)")
             case .unknownAgency: throw Problem.forbidden("upload.agency-mismatch", "the envelope is signed for another agency than the one sending it")
             default: throw Problem.badRequest("upload.invalid-envelope", "\(error)")
             }
         }
+    }
+
+    /// An `upload.refused` entry for an envelope refused at its start (before any admission check).
+    private func auditRefusedEnvelope(agency: String, subject: String, reason: String) async throws {
+        try await store.audit(AuditEntry(actor: .agency(agency), action: "upload.refused", subject: subject, outcome: "refused",
+                                         details: .object(["reasons": .array([.string(reason)])])))
     }
 
     func getUpload(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {

@@ -224,13 +224,13 @@ extension HubStore {
     /// Verifies the whole log (`verifyAuditLog`) against `kept` checkpoints and every checkpoint the
     /// hub stored, each read with `hubKey`. `problems` are earlier ones to report with these (kept
     /// checkpoint files that could not be read).
-    public func checkAuditLog(hubKey: PublicKeyLine, kept: [Checkpoint], problems: [String] = []) async throws -> AuditLogCheck {
+    public func checkAuditLog(hubKeys: [PublicKeyLine], kept: [Checkpoint], problems: [String] = []) async throws -> AuditLogCheck {
         var problems = problems
         var all = kept
         let stored = try await checkpoints()
         for checkpoint in stored {
             do {
-                all.append(try Checkpoint(note: checkpoint.note, hubKey: hubKey))
+                all.append(try Checkpoint(note: checkpoint.note, hubKeys: hubKeys))
             } catch {
                 problems.append("the hub's stored checkpoint of size \(checkpoint.size): \(error)")
             }

@@ -72,7 +72,7 @@ public enum HubStoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidIdentifier(let name, let reason): "'\(name)' cannot name a database table or column: \(reason)"
         case .columnNameClash(let dataset, let column, let names):
             "in dataset \(dataset), \(names.joined(separator: " and ")) would both be stored as column \(column); rename one in the schema"
-        case .agencyExists(let id): "agency \(id) is already registered; disable it and register the new key under a new id"
+        case .agencyExists(let id): "agency \(id) is already registered; to give it a new key use concord hub agency add-key"
         case .unknownAgency(let id): "no agency \(id) is registered; add it with concord hub agency add"
         case .invalidAgencyKey(let agency, let reason): "the public key for agency \(agency) cannot be used: \(reason)"
         case .userExists(let id): "user \(id) already exists; choose another id"

@@ -130,6 +130,8 @@ extension LinkageReport {
     var auditDetails: CanonicalJSON {
         .object([
             "run": .integer(run.run),
+            "linkage_key_id": .string(run.linkageKeyID ?? ""),
+            "datasets_on_other_linkage_keys": .object((run.datasetsOnOtherLinkageKeys ?? [:]).mapValues(CanonicalJSON.string)),
             "records": .object(Dictionary(uniqueKeysWithValues: datasets.map { ($0.dataset, CanonicalJSON.integer($0.records)) })),
             "linked_records": .object(Dictionary(uniqueKeysWithValues: datasets.map { ($0.dataset, CanonicalJSON.integer($0.linkedRecords)) })),
             "linked_by": .object(Dictionary(uniqueKeysWithValues: linkedBy.map { ($0.key, CanonicalJSON.integer($0.records)) })),

@@ -58,17 +58,35 @@ struct LinkageRun {
     /// Only rows of extracts shared under the agreement are read, and only of datasets whose such
     /// published extracts changed since the last run: published extracts never change, so the
     /// same extracts hold the same rows.
+    ///
+    /// Records pseudonymised under different linkage keys are never linked together (docs/linkage.md,
+    /// "Linkage key versions"): the run links under one linkage key id, that of the newest
+    /// published extract of any of the datasets, and reads only extracts sealed under it; a
+    /// dataset whose newest extract is under another key is reported and contributes no records
+    /// until its agency sends an extract under the linking key.
     mutating func synchroniseNodes(datasets: [LinkedDataset]) async throws {
+        var newest: [(dataset: String, extract: Int64, key: String)] = []
+        for dataset in datasets {
+            let rows = try await transaction.query(PostgresQuery(unsafeSQL: """
+                SELECT e.id, up.manifest::jsonb ->> 'linkage_key_id' FROM extracts e JOIN uploads up ON up.id = e.upload_id
+                WHERE e.dataset = $2 AND e.state = 'published' AND \(HubStore.sharedUnderAgreement) ORDER BY e.id DESC LIMIT 1
+                """, binds: binds(dataset.dataset))).decode((Int64, String).self)
+            for try await (extract, key) in rows { newest.append((dataset.dataset, extract, key)) }
+        }
+        let linkingKey = newest.max { $0.extract < $1.extract }?.key
+        figures.linkageKeyID = linkingKey
+        figures.datasetsOnOtherLinkageKeys = Dictionary(uniqueKeysWithValues: newest.filter { $0.key != linkingKey }.map { ($0.dataset, $0.key) })
         var changed: [(dataset: LinkedDataset, extracts: [Int64])] = []
         for dataset in datasets {
-            // Only rows shared under this agreement are linked under it (linkage_outside_agreement).
-            var binds = PostgresBindings()
-            binds.append(agreementID)
-            binds.append(dataset.dataset)
+            // Only rows shared under this agreement are linked under it (linkage_outside_agreement),
+            // and only those sealed under the linking key.
+            var keyBinds = binds(dataset.dataset)
+            keyBinds.append(linkingKey ?? "")
             let published = try await transaction.query(PostgresQuery(unsafeSQL: """
                 SELECT coalesce(array_agg(e.id ORDER BY e.id), '{}') FROM extracts e JOIN uploads up ON up.id = e.upload_id
                 WHERE e.dataset = $2 AND e.state = 'published' AND \(HubStore.sharedUnderAgreement)
-                """, binds: binds)).collect().first?.decode([Int64].self) ?? []
+                  AND up.manifest::jsonb ->> 'linkage_key_id' = $3
+                """, binds: keyBinds)).collect().first?.decode([Int64].self) ?? []
             let read = try await transaction.query("""
                 SELECT extracts FROM linkage_datasets WHERE agreement_id = \(agreementID) AND dataset = \(dataset.dataset)
                 """).collect().first?.decode([Int64].self)
@@ -276,6 +294,14 @@ struct LinkageRun {
 
     /// Copies the results into a temporary table, stores the new nodes with their persons, and
     /// updates the other nodes whose person, evidence or flag changed.
+    /// The agreement and a dataset, as `$1` and `$2` of `HubStore.sharedUnderAgreement`.
+    private func binds(_ dataset: String) -> PostgresBindings {
+        var binds = PostgresBindings()
+        binds.append(agreementID)
+        binds.append(dataset)
+        return binds
+    }
+
     private func writeBack(nodes: [Int64], persons: [Int64], evidence: [Int8], flagged: [Bool]) async throws {
         try await transaction.query("""
             CREATE TEMP TABLE linkage_result (node bigint NOT NULL, person bigint NOT NULL, evidence text, flagged boolean NOT NULL) ON COMMIT DROP

@@ -7,10 +7,49 @@ import PostgresNIO
 public struct AgencyRecord: Sendable, Hashable {
     public var id: String
     public var name: String
-    /// Its Ed25519 request- and envelope-signing key.
-    public var publicKey: PublicKeyLine
-    public var keyID: String
     public var enabled: Bool
+    /// Every Ed25519 request- and envelope-signing key ever registered for it, oldest first,
+    /// revoked ones included (so what they signed can still be attributed).
+    public var keys: [AgencyKey]
+
+    /// The keys requests and envelopes may be signed with: the ones not revoked. Several at once
+    /// while the agency moves to a new key (docs/api-auth.md, section "Agency key rotation").
+    public var activeKeys: [AgencyKey] { keys.filter { $0.revocation == nil } }
+
+    /// The key with this id, revoked or not.
+    public func key(id keyID: String) -> AgencyKey? { keys.first { $0.keyID == keyID } }
+}
+
+/// One of an agency's signing keys.
+public struct AgencyKey: Sendable, Hashable, Decodable {
+    /// When, by whom and why a key was revoked.
+    public struct Revocation: Sendable, Hashable {
+        /// RFC 3339 UTC.
+        public var at: String
+        public var by: String
+        public var reason: String
+    }
+
+    public var publicKey: PublicKeyLine
+    /// RFC 3339 UTC.
+    public var addedAt: String
+    public var revocation: Revocation?
+
+    public var keyID: String { publicKey.id }
+
+    enum CodingKeys: String, CodingKey {
+        case publicKey = "public_key", addedAt = "added_at", revokedAt = "revoked_at", revokedBy = "revoked_by", reason
+    }
+
+    /// From the JSON `AgencyRecord.columns` aggregates.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        publicKey = try PublicKeyLine(line: container.decode(String.self, forKey: .publicKey))
+        addedAt = try container.decode(String.self, forKey: .addedAt)
+        if let at = try container.decodeIfPresent(String.self, forKey: .revokedAt) {
+            revocation = Revocation(at: at, by: try container.decode(String.self, forKey: .revokedBy), reason: try container.decode(String.self, forKey: .reason))
+        }
+    }
 }
 
 /// What a user may do.
@@ -71,27 +110,77 @@ public enum APIToken {
 extension HubStore {
     // MARK: Agencies
 
-    /// Registers an agency with its signing key (kind `agency-signing`, owner = `id`). Audited as
-    /// `agency.add`. Throws `agencyExists` if the id is taken.
+    /// Registers an agency with its first signing key (kind `agency-signing`, owner = `id`).
+    /// Audited as `agency.add`. Throws `agencyExists` if the id is taken.
     @discardableResult
     public func addAgency(id: String, name: String, publicKey: PublicKeyLine, by actor: AuditActor) async throws -> AgencyRecord {
+        try Self.checkAgencyKey(publicKey, agency: id)
+        return try await withTransaction { transaction in
+            let inserted = try await transaction.query("INSERT INTO agencies (id, name) VALUES (\(id), \(name)) ON CONFLICT (id) DO NOTHING RETURNING id").collect()
+            guard !inserted.isEmpty else { throw HubStoreError.agencyExists(id) }
+            try await transaction.query("""
+                INSERT INTO agency_keys (agency_id, key_id, public_key, added_by) VALUES (\(id), \(publicKey.id), \(publicKey.description), \(actor.description))
+                """)
+            try await transaction.audit(AuditEntry(actor: actor, action: "agency.add", subject: id, details: .object([
+                "name": .string(name), "public_key": .string(publicKey.description), "key_id": .string(publicKey.id),
+            ])))
+            return try await transaction.agency(id: id)
+        }
+    }
+
+    /// Registers another signing key for an agency, which may then sign with either key until the
+    /// old one is revoked. Audited as `agency.key-add`.
+    @discardableResult
+    public func addAgencyKey(agency id: String, publicKey: PublicKeyLine, reason: String?, by actor: AuditActor) async throws -> AgencyRecord {
+        try Self.checkAgencyKey(publicKey, agency: id)
+        return try await withTransaction { transaction in
+            _ = try await transaction.agency(id: id, locking: true)
+            let inserted = try await transaction.query("""
+                INSERT INTO agency_keys (agency_id, key_id, public_key, added_by) VALUES (\(id), \(publicKey.id), \(publicKey.description), \(actor.description))
+                ON CONFLICT (agency_id, key_id) DO NOTHING RETURNING key_id
+                """).collect()
+            guard !inserted.isEmpty else { throw HubStoreError.invalidAgencyKey(agency: id, reason: "key \(publicKey.id) is already registered for it") }
+            var details: [String: CanonicalJSON] = ["public_key": .string(publicKey.description), "key_id": .string(publicKey.id)]
+            if let reason { details["reason"] = .string(reason) }
+            try await transaction.audit(AuditEntry(actor: actor, action: "agency.key-add", subject: id, details: .object(details)))
+            return try await transaction.agency(id: id)
+        }
+    }
+
+    /// Revokes one of an agency's keys: from now on nothing signed with it is accepted (requests
+    /// and envelopes alike). It may be the agency's last key (a stolen key is revoked at once; the
+    /// agency uploads nothing until a new key is added). Audited as `agency.key-revoke`.
+    @discardableResult
+    public func revokeAgencyKey(agency id: String, keyID: String, reason: String, by actor: AuditActor) async throws -> AgencyRecord {
+        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw HubStoreError.invalidAgencyKey(agency: id, reason: "a revocation needs a reason")
+        }
+        return try await withTransaction { transaction in
+            let before = try await transaction.agency(id: id, locking: true)
+            guard let key = before.key(id: keyID) else {
+                throw HubStoreError.invalidAgencyKey(agency: id, reason: "it has no key \(keyID); its keys are \(before.keys.map(\.keyID).joined(separator: ", "))")
+            }
+            if let revocation = key.revocation {
+                throw HubStoreError.invalidAgencyKey(agency: id, reason: "key \(keyID) was already revoked at \(revocation.at)")
+            }
+            try await transaction.query("""
+                UPDATE agency_keys SET revoked_at = now(), revoked_by = \(actor.description), revoke_reason = \(reason)
+                WHERE agency_id = \(id) AND key_id = \(keyID)
+                """)
+            let after = try await transaction.agency(id: id)
+            try await transaction.audit(AuditEntry(actor: actor, action: "agency.key-revoke", subject: id, details: .object([
+                "key_id": .string(keyID), "reason": .string(reason), "active_keys": .array(after.activeKeys.map { .string($0.keyID) }),
+            ])))
+            return after
+        }
+    }
+
+    static func checkAgencyKey(_ publicKey: PublicKeyLine, agency id: String) throws {
         guard publicKey.kind == .agencySigning else {
             throw HubStoreError.invalidAgencyKey(agency: id, reason: "it is a \(publicKey.kind.rawValue) key, not agency-signing")
         }
         guard publicKey.owner == id else {
             throw HubStoreError.invalidAgencyKey(agency: id, reason: "it belongs to \(publicKey.owner)")
-        }
-        let record = AgencyRecord(id: id, name: name, publicKey: publicKey, keyID: publicKey.id, enabled: true)
-        return try await withTransaction { transaction in
-            let inserted = try await transaction.query("""
-                INSERT INTO agencies (id, name, public_key, key_id) VALUES (\(id), \(name), \(publicKey.description), \(record.keyID))
-                ON CONFLICT (id) DO NOTHING RETURNING id
-                """).collect()
-            guard !inserted.isEmpty else { throw HubStoreError.agencyExists(id) }
-            try await transaction.audit(AuditEntry(actor: actor, action: "agency.add", subject: id, details: .object([
-                "name": .string(name), "public_key": .string(publicKey.description), "key_id": .string(record.keyID),
-            ])))
-            return record
         }
     }
 
@@ -237,12 +326,27 @@ extension HubStore {
 }
 
 extension AgencyRecord {
-    static let columns = "id, name, public_key, enabled"
+    /// The agency's columns and its keys as one JSON array (decoded by `AgencyKey`).
+    static let columns = """
+        id, name, enabled, (SELECT coalesce(json_agg(json_build_object('public_key', k.public_key, 'added_at', \(SQLTime.rfc3339("k.added_at")),
+            'revoked_at', \(SQLTime.rfc3339("k.revoked_at")), 'revoked_by', k.revoked_by, 'reason', k.revoke_reason) ORDER BY k.added_at, k.key_id), '[]')::text
+            FROM agency_keys k WHERE k.agency_id = agencies.id)
+        """
 
     init(row: PostgresRow) throws {
-        let (id, name, publicKey, enabled) = try row.decode((String, String, String, Bool).self)
-        let line = try PublicKeyLine(line: publicKey)
-        self.init(id: id, name: name, publicKey: line, keyID: line.id, enabled: enabled)
+        let (id, name, enabled, keys) = try row.decode((String, String, Bool, String).self)
+        self.init(id: id, name: name, enabled: enabled, keys: try JSONDecoder().decode([AgencyKey].self, from: Data(keys.utf8)))
+    }
+}
+
+extension HubTransaction {
+    /// The agency with this id, or `unknownAgency`; `locking` holds its row until the transaction
+    /// ends, so two key changes of one agency happen one after the other.
+    func agency(id: String, locking: Bool = false) async throws -> AgencyRecord {
+        if locking { try await query("SELECT 1 FROM agencies WHERE id = \(id) FOR UPDATE") }
+        let rows = try await query("SELECT \(unescaped: AgencyRecord.columns) FROM agencies WHERE id = \(id)").collect()
+        guard let row = rows.first else { throw HubStoreError.unknownAgency(id) }
+        return try AgencyRecord(row: row)
     }
 }
 

@@ -190,7 +190,8 @@ struct AuditCommand: AsyncParsableCommand {
             checkpoint's — the ones given (kept by you) and the ones the hub stored. An edited,
             deleted, inserted or reordered entry is reported by the first bad seq, and the command
             exits 1. Checkpoints are verified with the hub's receipt-signing public key: --hub-key,
-            else the one derived from the hub's signing key file.
+            else the one derived from the hub's signing key file or one of keys.previous (so
+            checkpoints signed before a hub key rotation still verify).
 
             Example:
               concord audit verify --config /etc/concord/hub.yaml --hub-key hub-signing.pub --checkpoint ig/*.note
@@ -204,17 +205,17 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try hub.load()
-            let key = try hubSigningKey(file: hubKey, configuration: configuration)
+            let keys = try hubSigningKeys(file: hubKey, configuration: configuration)
             var problems: [String] = []
             var kept: [ConcordCore.Checkpoint] = []
             for file in checkpoints {
                 do {
-                    kept.append(try ConcordCore.Checkpoint(note: String(contentsOfFile: file, encoding: .utf8), hubKey: key))
+                    kept.append(try ConcordCore.Checkpoint(note: String(contentsOfFile: file, encoding: .utf8), hubKeys: keys))
                 } catch {
                     problems.append("\(file): \(error)")
                 }
             }
-            let check = try await hub.withStore { try await $0.checkAuditLog(hubKey: key, kept: kept, problems: problems) }
+            let check = try await hub.withStore { try await $0.checkAuditLog(hubKeys: keys, kept: kept, problems: problems) }
             let verification = check.verification
             guard check.isIntact else {
                 check.problems.forEach { print("audit log: \($0)") }

@@ -104,8 +104,8 @@ extension HubCommand {
 
     struct Agency: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Register, disable and enable agencies.",
-            subcommands: [Add.self, SetEnabled.self, List.self]
+            abstract: "Register, disable and enable agencies, and rotate their signing keys.",
+            subcommands: [Add.self, AddKey.self, RevokeKey.self, SetEnabled.self, List.self]
         )
 
         struct Add: AsyncParsableCommand {
@@ -126,12 +126,63 @@ extension HubCommand {
             @Option(name: .customLong("public-key"), help: ArgumentHelp("The agency's public signing key line.", valueName: "line")) var publicKey: String
 
             func run() async throws {
-                let key = try PublicKeyLine(line: publicKey.trimmingCharacters(in: .whitespacesAndNewlines))
-                guard key.kind == .agencySigning, key.owner == id else {
-                    throw ValidationError("the key is a \(key.kind.rawValue) key of \(key.owner); expected an agency-signing key of \(id)")
-                }
+                let key = try agencySigningKey(publicKey, agency: id)
                 let record = try await hub.withStore { try await $0.addAgency(id: id, name: name, publicKey: key, by: hub.actor) }
-                Console.note("registered agency \(record.id) with key \(record.keyID)")
+                Console.note("registered agency \(record.id) with key \(key.id)")
+            }
+        }
+
+        struct AddKey: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "add-key",
+                abstract: "Register another signing key for an agency (the first step of a key rotation).",
+                discussion: """
+                Both keys are accepted until the old one is revoked, so the agency can switch its
+                agent's signing_key at its own pace: add the new key, switch the agent, let its
+                outbox drain, then revoke the old key with `revoke-key`. Audited as agency.key-add.
+
+                Example:
+                  concord hub agency add-key essex-police \\
+                      --public-key "$(cat essex-police.agency-signing.pub)" --reason "yearly rotation"
+                """
+            )
+            @OptionGroup var hub: HubConfigOptions
+            @Argument(help: "The agency id.") var id: String
+            @Option(name: .customLong("public-key"), help: ArgumentHelp("The new public signing key line.", valueName: "line")) var publicKey: String
+            @Option(help: "Why, for the audit log.") var reason: String?
+
+            func run() async throws {
+                let key = try agencySigningKey(publicKey, agency: id)
+                let record = try await hub.withStore { try await $0.addAgencyKey(agency: id, publicKey: key, reason: reason, by: hub.actor) }
+                Console.note("agency \(record.id) now signs with any of: \(record.activeKeys.map(\.keyID).joined(separator: ", "))")
+            }
+        }
+
+        struct RevokeKey: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "revoke-key",
+                abstract: "Revoke one of an agency's signing keys: nothing signed with it is accepted any more.",
+                discussion: """
+                Requests signed with the key are refused (auth.revoked-key), and so are envelopes
+                whose header it signed, even uploads begun before; each refusal is audited. The key
+                stays listed with when, by whom and why (audited as agency.key-revoke). Revoking
+                the agency's last key is allowed (a stolen key is revoked at once): the agency
+                then uploads nothing until a new key is added.
+
+                Example:
+                  concord hub agency revoke-key essex-police --key-id as-3f9c2a1b7d5e8f60 --reason "replaced by the 2025 key"
+                """
+            )
+            @OptionGroup var hub: HubConfigOptions
+            @Argument(help: "The agency id.") var id: String
+            @Option(name: .customLong("key-id"), help: ArgumentHelp("The key's id (as `concord hub agency list` shows it).", valueName: "id")) var keyID: String
+            @Option(help: "Why, for the audit log (required).") var reason: String
+
+            func run() async throws {
+                let record = try await hub.withStore { try await $0.revokeAgencyKey(agency: id, keyID: keyID, reason: reason, by: hub.actor) }
+                let active = record.activeKeys.map(\.keyID)
+                Console.note("revoked key \(keyID) of agency \(record.id); "
+                    + (active.isEmpty ? "it has no active key now: add one with concord hub agency add-key" : "active: \(active.joined(separator: ", "))"))
             }
         }
 
@@ -154,13 +205,27 @@ extension HubCommand {
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "List registered agencies.",
-                discussion: "One line each: id, enabled or disabled, signing key id, name.\n\nExample:\n  concord hub agency list --config /etc/concord/hub.yaml"
+                discussion: """
+                One line each: id, enabled or disabled, active signing key ids (comma-separated;
+                `-` when none), name. With --keys, every key follows its agency on its own line:
+                key id, added, and revoked (when, and why) if it was.
+
+                Example:
+                  concord hub agency list --keys --config /etc/concord/hub.yaml
+                """
             )
             @OptionGroup var hub: HubConfigOptions
+            @Flag(help: "Also list every key, revoked ones included.") var keys = false
 
             func run() async throws {
                 for agency in try await hub.withStore({ try await $0.agencies() }) {
-                    print("\(agency.id)\t\(agency.enabled ? "enabled" : "disabled")\t\(agency.keyID)\t\(agency.name)")
+                    let active = agency.activeKeys.map(\.keyID).joined(separator: ",")
+                    print("\(agency.id)\t\(agency.enabled ? "enabled" : "disabled")\t\(active.isEmpty ? "-" : active)\t\(agency.name)")
+                    guard keys else { continue }
+                    for key in agency.keys {
+                        let revoked = key.revocation.map { "\trevoked \($0.at) by \($0.by): \($0.reason)" } ?? "\tactive"
+                        print("  \(key.keyID)\tadded \(key.addedAt)\(revoked)")
+                    }
                 }
             }
         }
@@ -213,6 +278,16 @@ extension HubCommand {
             }
         }
     }
+}
+
+/// A pasted public key line, checked to be an agency-signing key of `agency` (the store checks
+/// again; this gives the command-line message).
+private func agencySigningKey(_ line: String, agency: String) throws -> PublicKeyLine {
+    let key = try PublicKeyLine(line: line.trimmingCharacters(in: .whitespacesAndNewlines))
+    guard key.kind == .agencySigning, key.owner == agency else {
+        throw ValidationError("the key is a \(key.kind.rawValue) key of \(key.owner); expected an agency-signing key of \(agency)")
+    }
+    return key
 }
 
 enum EnabledState: String, EnumerableFlag {

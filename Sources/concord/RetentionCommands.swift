@@ -69,8 +69,8 @@ extension AuditCommand {
             Each purge signs one certificate per agreement, dataset and agency it deleted from
             (docs/retention.md, section 5): the extracts by the receipts their agency holds, the
             rows deleted, the day and the time. Each line says whether the signature is the hub's
-            (--hub-key, else the key of the configured signing key file); the command exits 1 if
-            any is not. Run `concord audit verify` to check that none was removed.
+            (--hub-key, else the configured signing key or one of keys.previous, so certificates
+            signed before a hub key rotation still verify); the command exits 1 if any is not. Run `concord audit verify` to check that none was removed.
 
             Example:
               concord audit deletions --config /etc/concord/hub.yaml --agreement early-help-domestic-abuse
@@ -83,30 +83,36 @@ extension AuditCommand {
 
         func run() async throws {
             let configuration = try hub.load()
-            let key = try hubSigningKey(file: hubKey, configuration: configuration)
+            // A certificate signed before a hub key rotation verifies with the previous key, which
+            // the configuration keeps listed under keys.previous.
+            let keys = try hubSigningKeys(file: hubKey, configuration: configuration)
             let records = try await hub.withStore { try await $0.auditEntries(limit: Int.max, filter: AuditFilter(actions: [DeletionCertificate.auditAction])) }
             var unsigned = 0
             print(["seq", "at", "agreement", "dataset", "agency", "purge_date", "items", "rows_deleted", "signature"].joined(separator: "\t"))
             for record in records {
                 guard let certificate = DeletionCertificate(auditRecord: record), agreement == nil || certificate["agreement"] == agreement else { continue }
-                let signed = certificate.isSigned(by: key)
-                if !signed { unsigned += 1 }
+                let signer = keys.first { certificate.isSigned(by: $0) }
+                if signer == nil { unsigned += 1 }
                 print(["\(record.seq)", record.at, certificate["agreement"] ?? "", certificate["dataset"] ?? "outputs", certificate["agency"] ?? "",
                        certificate["purge_date"] ?? "", "\(certificate.entries)", "\(certificate.integer("rows_deleted") ?? 0)",
-                       signed ? "ok (\(key.id))" : "NOT the hub's"].joined(separator: "\t"))
+                       signer.map { "ok (\($0.id))" } ?? "NOT the hub's"].joined(separator: "\t"))
             }
             guard unsigned == 0 else {
-                Console.note("\(unsigned) certificate(s) not signed by \(key.id)")
+                Console.note("\(unsigned) certificate(s) not signed by \(keys.map(\.id).joined(separator: " or "))")
                 throw ExitCode(1)
             }
         }
     }
 }
 
-/// The hub's receipt-signing public key: the line in `file`, else the one of the configured key file.
-func hubSigningKey(file: String?, configuration: HubConfiguration) throws -> PublicKeyLine {
-    guard let file else { return try KeyFiles.readPrivateKey(configuration.signingKeyPath).publicKey }
-    return try hubSigningKey(file: file)
+/// The hub's receipt-signing public keys: the line in `file`, else those of the configured key
+/// files, the current one first, then each of `keys.previous` (so what was signed before a hub key
+/// rotation still verifies).
+func hubSigningKeys(file: String?, configuration: HubConfiguration) throws -> [PublicKeyLine] {
+    guard let file else {
+        return try ([configuration.signingKeyPath] + configuration.previousKeys.map(\.signingKeyPath)).map { try KeyFiles.readPrivateKey($0).publicKey }
+    }
+    return [try hubSigningKey(file: file)]
 }
 
 /// The hub's receipt-signing public key line in `file`, refused when it is another kind of key.

@@ -15,6 +15,12 @@ struct AgentConfigurationTests {
         #expect(configuration.hub.encryptionKey == TestKeys.hubEncryption.publicKey)
         #expect(configuration.hub.receiptKey == TestKeys.hubSigning.publicKey)
         #expect(configuration.hub.caFile == nil)
+        #expect(configuration.hub.additionalReceiptKeys.isEmpty)
+        let next = PrivateKeyDocument.generate(.hubSigning, owner: "hub").publicKey
+        let rotating = text.replacingOccurrences(of: "receipt_key: \"\(TestKeys.hubSigning.publicKey)\"\n",
+                                                 with: "receipt_key: \"\(TestKeys.hubSigning.publicKey)\"\n  additional_receipt_keys: [\"\(next)\"]\n")
+        #expect(rotating != text)
+        #expect(try AgentConfiguration(yaml: rotating, file: "/etc/concord/agent.yaml").hub.additionalReceiptKeys == [next])
         #expect(configuration.signingKey == "/etc/concord/keys/agency.key")
         #expect(configuration.stateDirectory == "/etc/concord/state")
         #expect(configuration.agreementsDirectory == "\(repositoryRoot)/Agreements")
@@ -47,6 +53,8 @@ struct AgentConfigurationTests {
         ("url: https://hub.example.org", "url: not a url", "hub.url", 4),
         ("encryption_key: \"\(TestKeys.hubEncryption.publicKey)\"", "encryption_key: \"\(TestKeys.hubSigning.publicKey)\"", "hub.encryption_key", 5),
         ("receipt_key: \"\(TestKeys.hubSigning.publicKey)\"", "receipt_key: concord-public-key/1 hub-signing hub AAAA", "hub.receipt_key", 6),
+        ("receipt_key: \"\(TestKeys.hubSigning.publicKey)\"", "receipt_key: \"\(TestKeys.hubSigning.publicKey)\"\n  additional_receipt_keys: [\"\(TestKeys.hubEncryption.publicKey)\"]",
+         "hub.additional_receipt_keys[0]", 7),
         ("signing_key: keys/agency.key", "signing_kee: keys/agency.key", "signing_kee", 7),
         ("max_reject_share: 0.5", "max_reject_share: 5%", "max_reject_share", 12),
         ("max_reject_share: 0.5", "max_reject_share: 1.5", "max_reject_share", 12),

@@ -91,6 +91,24 @@ struct EnvelopeTests {
         }
     }
 
+    @Test("with several hub and agency keys, the opener finds the ones used and says which", arguments: [0, 100, 10_000])
+    func severalKeys(size: Int) throws {
+        let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let (envelope, _) = try F.seal(payload)
+        let others = [Curve25519.KeyAgreement.PrivateKey(), Curve25519.KeyAgreement.PrivateKey()]
+        var opener = EnvelopeOpener(hubKeys: [others[0], F.hub, others[1]]) {
+            $0 == "county-police" ? [Curve25519.Signing.PrivateKey().publicKey, F.agency.publicKey] : []
+        }
+        var output = try opener.consume(envelope)
+        output += try opener.finish()
+        #expect(output == payload)
+        #expect(opener.hubKeyIndex == 1 && opener.agencyKeyIndex == 1)
+        var strangers = EnvelopeOpener(hubKeys: others) { _ in [F.agency.publicKey] }
+        #expect(throws: EnvelopeError.chunkRejected(0)) { _ = try strangers.consume(envelope); _ = try strangers.finish() }
+        var unsigned = EnvelopeOpener(hubKeys: [F.hub]) { _ in [Curve25519.Signing.PrivateKey().publicKey] }
+        #expect(throws: EnvelopeError.badSignature("county-police")) { _ = try unsigned.consume(envelope) }
+    }
+
     @Test("the wire size is the header plus each chunk and a tag")
     func sizes() throws {
         let (envelope, header) = try F.seal(F.payload(10_000))

@@ -142,6 +142,19 @@ struct TransparencyTests {
         #expect(try Checkpoint(note: cosigned, hubKey: hubKey).size == vector.size)
     }
 
+    /// After a hub key rotation, checkpoints signed by the previous key are read with the list of
+    /// the hub's keys; a list without that key refuses them, and an altered one is still refused.
+    @Test func checkpointsOfARotatedKeyVerifyWithTheHubsKeyList() throws {
+        let vector = Self.vectors.checkpoint
+        let old = try PublicKeyLine(line: vector.public_key_line)
+        let current = PrivateKeyDocument.generate(.hubSigning, owner: "hub").publicKey
+        #expect(try Checkpoint(note: vector.note, hubKeys: [current, old]) == Checkpoint(note: vector.note, hubKey: old))
+        #expect(throws: CheckpointError.self) { try Checkpoint(note: vector.note, hubKeys: [current]) }
+        #expect(throws: CheckpointError.self) { try Checkpoint(note: vector.note, hubKeys: []) }
+        let resized = vector.note.replacingOccurrences(of: "\n9\n", with: "\n10\n")
+        #expect(throws: CheckpointError.badSignature) { try Checkpoint(note: resized, hubKeys: [current, old]) }
+    }
+
     /// The vectors' ninth leaf is an audit entry (seq 9) and their checkpoint covers it: evidence an agency would keep.
     @Test func auditEvidenceIsCheckedWhole() throws {
         let vector = Self.vectors.checkpoint

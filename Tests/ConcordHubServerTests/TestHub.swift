@@ -33,7 +33,10 @@ struct TestHub: Sendable {
     static let agreement = "early-help-domestic-abuse"
 
     /// Runs `body` with a hub, stopping it afterwards.
-    static func with(_ body: @Sendable (TestHub) async throws -> Void) async throws {
+    /// - Parameter previousKeys: hub keys replaced by a rotation, with the last day each is accepted
+    ///   (`keys.previous`, docs/hub.md).
+    static func with(previousKeys: [(encryption: PrivateKeyDocument, signing: PrivateKeyDocument, notAfter: CivilDate)] = [],
+                     _ body: @Sendable (TestHub) async throws -> Void) async throws {
         try await withFreshDatabase { database in
             try await withClient(database) { client in
                 let store = HubStore(client: client, logger: testLogger)
@@ -58,7 +61,8 @@ struct TestHub: Sendable {
                 let linkage = LinkageQueue()
                 let refusals = RefusalAudit(store: store)
                 let application = try HubApplication.make(
-                    configuration: configuration, store: store, keys: try HubKeys(encryption: hubEncryption, signing: hubSigning, personIDSecret: PersonIDSecret.generate()),
+                    configuration: configuration, store: store, keys: try HubKeys(encryption: hubEncryption, signing: hubSigning, personIDSecret: PersonIDSecret.generate(),
+                                                                    previous: previousKeys),
                     catalogue: catalogue, logger: testLogger, linkage: linkage, refusals: refusals,
                     onServerRunning: { portContinuation.yield($0) })
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -82,8 +86,10 @@ struct TestHub: Sendable {
     /// - Parameter claimedAgreements: what the manifest names, when a test needs it to differ from what the payload follows.
     func envelope(rows: Int, seed: UInt64 = 1, people: Int? = nil, dataset: SynthDataset = .policeDAIncidents, sender: PrivateKeyDocument? = nil,
                   agreements: [String] = [TestHub.agreement], claimedAgreements: [String]? = nil,
-                  mode: EnvelopeManifest.Mode = .snapshot) async throws -> SealedTestEnvelope {
+                  mode: EnvelopeManifest.Mode = .snapshot, linkageKey: LinkageKey? = nil,
+                  sealedTo hubKey: PrivateKeyDocument? = nil) async throws -> SealedTestEnvelope {
         let sender = sender ?? agency
+        let linkageKey = linkageKey ?? self.linkageKey
         let work = try temporaryDirectory()
         let synthesiser = Synthesiser(SynthConfiguration(seed: seed, people: people ?? max(200, rows), errorRates: .none))
         let summary = try synthesiser.write(dataset, rows: rows, to: work)
@@ -101,7 +107,7 @@ struct TestHub: Sendable {
             extractDate: CivilDate(year: 2026, month: 11, day: 21)!, rows: result.rowsWritten, columns: result.columns, linkageKeyID: linkageKey.id,
             compression: "zstd", payloadBytes: result.outputBytes, payloadSHA256: result.outputSHA256, created: "2026-11-22T01:00:00Z", mode: mode)
         let (path, digest) = try EnvelopeFileSealer.seal(payloadPath: work + "/payload.csv", manifest: manifest,
-                                                         hubKey: try hubEncryption.publicKey.encryptionKey(),
+                                                         hubKey: try (hubKey ?? hubEncryption).publicKey.encryptionKey(),
                                                          signingKey: try sender.signingKey(), outbox: work)
         return SealedTestEnvelope(path: path, headerDigest: digest, manifest: manifest, payloadPath: work + "/payload.csv")
     }

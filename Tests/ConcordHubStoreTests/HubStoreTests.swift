@@ -155,7 +155,7 @@ struct RegistryTests {
         try await withStore { store, _ in
             let key = agencyKey("essex-police")
             let added = try await store.addAgency(id: "essex-police", name: "Essex Police", publicKey: key, by: .operator("ana"))
-            #expect(added.keyID == key.id)
+            #expect(added.keys.map(\.keyID) == [key.id])
             #expect(try await store.agency(id: "essex-police") == added)
             await #expect(throws: HubStoreError.agencyExists("essex-police")) {
                 try await store.addAgency(id: "essex-police", name: "Again", publicKey: key, by: .operator("ana"))
@@ -170,6 +170,37 @@ struct RegistryTests {
             #expect(try await store.agency(id: "nobody") == nil)
             let actions = try await store.auditEntries().map { "\($0.entry.action) \($0.entry.subject) \($0.entry.actor)" }
             #expect(actions == ["agency.add essex-police operator:ana", "agency.disable essex-police operator:ana"])
+        }
+    }
+
+    @Test func agencyKeysAreAddedAndRevokedWithOverlapAndAudited() async throws {
+        try await withStore { store, _ in
+            let old = agencyKey("essex-police")
+            let new = agencyKey("essex-police")
+            try await store.addAgency(id: "essex-police", name: "Essex Police", publicKey: old, by: .operator("ana"))
+            let both = try await store.addAgencyKey(agency: "essex-police", publicKey: new, reason: "yearly rotation", by: .operator("ana"))
+            #expect(both.activeKeys.map(\.keyID) == [old.id, new.id])
+            await #expect(throws: HubStoreError.invalidAgencyKey(agency: "essex-police", reason: "key \(new.id) is already registered for it")) {
+                try await store.addAgencyKey(agency: "essex-police", publicKey: new, reason: nil, by: .operator("ana"))
+            }
+            await #expect(throws: HubStoreError.self) {
+                try await store.addAgencyKey(agency: "essex-police", publicKey: agencyKey("essex-cc"), reason: nil, by: .operator("ana"))
+            }
+            await #expect(throws: HubStoreError.unknownAgency("nobody")) {
+                try await store.addAgencyKey(agency: "nobody", publicKey: agencyKey("nobody"), reason: nil, by: .operator("ana"))
+            }
+            await #expect(throws: HubStoreError.self) { try await store.revokeAgencyKey(agency: "essex-police", keyID: old.id, reason: " ", by: .operator("ana")) }
+            let revoked = try await store.revokeAgencyKey(agency: "essex-police", keyID: old.id, reason: "replaced", by: .operator("bo"))
+            #expect(revoked.activeKeys.map(\.keyID) == [new.id])
+            #expect(revoked.key(id: old.id)?.revocation?.reason == "replaced")
+            #expect(revoked.key(id: old.id)?.revocation?.by == "operator:bo")
+            #expect(try await store.agency(id: "essex-police") == revoked)
+            await #expect(throws: HubStoreError.self) { try await store.revokeAgencyKey(agency: "essex-police", keyID: old.id, reason: "again", by: .hub) }
+            await #expect(throws: HubStoreError.self) { try await store.revokeAgencyKey(agency: "essex-police", keyID: "as-0000000000000000", reason: "x", by: .hub) }
+            let entries = try await store.auditEntries().map(\.entry)
+            #expect(entries.map(\.action) == ["agency.add", "agency.key-add", "agency.key-revoke"])
+            #expect(entries[1].details == .object(["public_key": .string(new.description), "key_id": .string(new.id), "reason": .string("yearly rotation")]))
+            #expect(entries[2].details == .object(["key_id": .string(old.id), "reason": .string("replaced"), "active_keys": .array([.string(new.id)])]))
         }
     }
 

@@ -137,9 +137,11 @@ public struct EnvelopeSealer {
 /// hands back plaintext as each chunk is authenticated. Only after `finish` is the payload known to
 /// be complete and exactly what the manifest describes.
 public struct EnvelopeOpener {
-    private let hubKey: Curve25519.KeyAgreement.PrivateKey
-    private let agencyKey: (String) -> Curve25519.Signing.PublicKey?
+    private let hubKeys: [Curve25519.KeyAgreement.PrivateKey]
+    private let agencyKeys: (String) -> [Curve25519.Signing.PublicKey]
     private var buffer: [UInt8] = []
+    /// One HPKE context per hub key, from the header until the first chunk tells which opens it.
+    private var candidates: [HPKE.Recipient] = []
     private var recipient: HPKE.Recipient?
     private var chunkSize = 0
     private var index: UInt64 = 0
@@ -148,17 +150,31 @@ public struct EnvelopeOpener {
     private var decompressor: ZstdDecompressor?
     public private(set) var manifest: EnvelopeManifest?
     public private(set) var headerDigest: [UInt8]?
+    /// Which of the agency's keys (their index in what `agencyKeys` returned) signed the header.
+    public private(set) var agencyKeyIndex: Int?
+    /// Which of the hub keys (their index in `hubKeys`) the payload was sealed to; known once the
+    /// first chunk has opened. The header does not name the hub key, so each is tried.
+    public private(set) var hubKeyIndex: Int?
 
     /// - Parameter agencyKey: the registered signing key of an agency, by id; `nil` for an unknown agency.
     public init(hubKey: Curve25519.KeyAgreement.PrivateKey, agencyKey: @escaping (String) -> Curve25519.Signing.PublicKey?) {
-        self.hubKey = hubKey
-        self.agencyKey = agencyKey
+        self.init(hubKeys: [hubKey]) { agencyKey($0).map { [$0] } ?? [] }
+    }
+
+    /// An opener for a hub that holds several keys (during a key rotation's overlap) and agencies
+    /// that hold several signing keys: the header must verify with one of the agency's keys, the
+    /// payload must open with one of the hub's.
+    /// - Parameter agencyKeys: an agency's signing keys, by id; none for an unknown agency.
+    public init(hubKeys: [Curve25519.KeyAgreement.PrivateKey], agencyKeys: @escaping (String) -> [Curve25519.Signing.PublicKey]) {
+        precondition(!hubKeys.isEmpty, "an envelope opener needs a hub key")
+        self.hubKeys = hubKeys
+        self.agencyKeys = agencyKeys
     }
 
     /// Takes the next bytes; returns the plaintext of the chunks they completed.
     public mutating func consume(_ bytes: some Collection<UInt8>) throws(EnvelopeError) -> [UInt8] {
         buffer.append(contentsOf: bytes)
-        if recipient == nil {
+        if manifest == nil {
             guard try readHeader() else { return [] }
         }
         // Hold back one chunk: it may be the last, which only the end of the input tells.
@@ -175,7 +191,7 @@ public struct EnvelopeOpener {
 
     /// Opens the last chunk and checks the payload against the manifest.
     public mutating func finish() throws(EnvelopeError) -> [UInt8] {
-        guard recipient != nil, let manifest else { throw .truncated("the envelope ends inside its header") }
+        guard let manifest else { throw .truncated("the envelope ends inside its header") }
         guard buffer.count >= Envelope.tagBytes else { throw .truncated("the envelope ends before its last chunk") }
         let output = try open(buffer[...], last: true)
         buffer.removeAll()
@@ -191,13 +207,10 @@ public struct EnvelopeOpener {
     }
 
     private mutating func open(_ ciphertext: ArraySlice<UInt8>, last: Bool) throws(EnvelopeError) -> [UInt8] {
-        let plaintext: Data
-        do {
-            plaintext = try recipient!.open(ciphertext, authenticating: Envelope.chunkAAD(index: index, last: last))
-        } catch {
+        guard let plaintext = openChunk(ciphertext, last: last) else {
             if last && ciphertext.count == chunkSize + Envelope.tagBytes {
                 // A full-size chunk that does not open as the last one may be a chunk of a longer payload.
-                if (try? recipient!.open(ciphertext, authenticating: Envelope.chunkAAD(index: index, last: false))) != nil {
+                if openChunk(ciphertext, last: false) != nil {
                     throw .truncated("the envelope ends after chunk \(index), which is not its last")
                 }
             }
@@ -214,6 +227,23 @@ public struct EnvelopeOpener {
             output += block
         }
         return output
+    }
+
+    /// The chunk's plaintext, or `nil` when it does not authenticate. The first chunk is tried with
+    /// each hub key's context; the one that opens it is used from then on.
+    private mutating func openChunk(_ ciphertext: ArraySlice<UInt8>, last: Bool) -> Data? {
+        let aad = Envelope.chunkAAD(index: index, last: last)
+        if recipient != nil { return try? recipient!.open(ciphertext, authenticating: aad) }
+        for (keyIndex, candidate) in candidates.enumerated() {
+            var context = candidate
+            if let plaintext = try? context.open(ciphertext, authenticating: aad) {
+                recipient = context
+                hubKeyIndex = keyIndex
+                candidates = []
+                return plaintext
+            }
+        }
+        return nil
     }
 
     /// Counts and hashes payload bytes, stopping as soon as there are more than the manifest says
@@ -246,18 +276,23 @@ public struct EnvelopeOpener {
         let prefixEnd = signatureEnd + Envelope.encapsulatedKeyBytes
         guard buffer.count >= prefixEnd else { return false }
         let manifest = try EnvelopeManifest(canonical: Array(buffer[Envelope.fixedHeaderBytes..<headerEnd]))
-        guard let key = agencyKey(manifest.agency) else { throw .unknownAgency(manifest.agency) }
+        let keys = agencyKeys(manifest.agency)
+        guard !keys.isEmpty else { throw .unknownAgency(manifest.agency) }
         let signed = Array(buffer[0..<headerEnd])
-        guard key.isValidSignature(buffer[headerEnd..<signatureEnd], for: Envelope.signatureContext + signed) else {
+        let signature = buffer[headerEnd..<signatureEnd]
+        guard let keyIndex = keys.firstIndex(where: { $0.isValidSignature(signature, for: Envelope.signatureContext + signed) }) else {
             throw .badSignature(manifest.agency)
         }
         let digest = Array(SHA256.hash(data: signed))
         do {
-            recipient = try HPKE.Recipient(privateKey: hubKey, ciphersuite: suite.ciphersuite, info: Envelope.info(headerDigest: digest),
-                                           encapsulatedKey: Data(buffer[signatureEnd..<prefixEnd]))
+            candidates = try hubKeys.map {
+                try HPKE.Recipient(privateKey: $0, ciphersuite: suite.ciphersuite, info: Envelope.info(headerDigest: digest),
+                                   encapsulatedKey: Data(buffer[signatureEnd..<prefixEnd]))
+            }
         } catch {
             throw .invalidHeader("the encapsulated key is not a valid X25519 public key")
         }
+        agencyKeyIndex = keyIndex
         self.manifest = manifest
         self.chunkSize = chunkSize
         decompressor = manifest.compression == "zstd" ? ZstdDecompressor() : nil

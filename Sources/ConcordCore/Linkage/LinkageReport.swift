@@ -99,6 +99,12 @@ public struct LinkageReport: Sendable, Hashable, Codable {
         /// Where the time went: `nodes` (finding what changed), `clustering` (the passes),
         /// `storing` (writing persons back), in milliseconds.
         public var phases: [String: Int] = [:]
+        /// The linkage key id the run linked under: that of the newest published extract of the
+        /// agreement's datasets (docs/linkage.md, "Linkage key versions"); `nil` with no extract.
+        public var linkageKeyID: String?
+        /// Datasets whose newest extract is under another linkage key (dataset → key id): their
+        /// records are not linked until their agency sends an extract under `linkageKeyID`.
+        public var datasetsOnOtherLinkageKeys: [String: String]?
 
         public init(run: Int, newNodes: Int = 0, removedNodes: Int = 0, clusteredNodes: Int = 0, merges: Int = 0, splits: Int = 0,
                     conflicts: [String: Int] = [:], ambiguousValues: [String: Int] = [:], milliseconds: Int = 0) {

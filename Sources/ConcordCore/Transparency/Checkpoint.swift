@@ -60,6 +60,22 @@ public struct Checkpoint: Sendable, Hashable {
         self.init(origin: origin, size: size, rootHash: root, time: String(timeLine.dropFirst(5)))
     }
 
+    /// Reads a checkpoint signed by any of `hubKeys`: the hub's current key and those a key rotation
+    /// replaced (each key is its own log origin, but the tree is the same). When none verifies, the
+    /// error is that of the key whose log the note names, if one does.
+    public init(note: String, hubKeys: [PublicKeyLine]) throws(CheckpointError) {
+        var failure = CheckpointError.wrongLog("no hub key given")
+        for key in hubKeys {
+            do {
+                self = try Checkpoint(note: note, hubKey: key)
+                return
+            } catch {
+                if case .wrongLog = failure { failure = error }
+            }
+        }
+        throw failure
+    }
+
     /// A signed note's signature lines start with an em dash (U+2014) and a space.
     static let signatureDash = "\u{2014}"
 
