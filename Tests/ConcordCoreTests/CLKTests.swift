@@ -1,0 +1,140 @@
+@testable import ConcordCore
+import Foundation
+import Testing
+
+/// The `concord-clk/1` encoding, blocking tokens, comparison and assignment (`docs/pprl.md`),
+/// checked against the vectors the independent Python implementation writes.
+@Suite struct CLKTests {
+    struct Vectors: Decodable {
+        struct Record: Decodable {
+            var values: [String: String?]
+            var clk_hex: String
+            var bits: Int
+            var blocking_tokens: [String?]
+        }
+        struct Dice: Decodable {
+            var a: Int
+            var b: Int
+            var dice: Double
+        }
+        var key_version: Int
+        var records: [Record]
+        var dice: [Dice]
+        var tokens: [String: [String]]
+    }
+
+    static let vectors = try! JSONDecoder().decode(Vectors.self, from: Data(contentsOf: repositoryRoot.appendingPathComponent("Tests/Vectors/clk/vectors.json")))
+    static let parameters = CLKParameters.standard(keyVersion: 1)
+
+    static func values(_ record: Vectors.Record) -> (MatchKeyComponent) -> String? {
+        { record.values[$0.description] ?? nil }
+    }
+
+    @Test func tokensFollowTheSpecification() {
+        #expect(CLKEncoder.tokens(of: "SMITH", as: .paddedBigrams) == Self.vectors.tokens["SMITH"])
+        #expect(CLKEncoder.tokens(of: "1980-07-21", as: .datePositions) == Self.vectors.tokens["1980-07-21"])
+        #expect(CLKEncoder.tokens(of: "CM1 1AA", as: .postcodePositions) == Self.vectors.tokens["CM1 1AA"])
+    }
+
+    @Test func encodingsMatchTheVectors() throws {
+        let encoder = try CLKEncoder(parameters: Self.parameters, key: vectorKey)
+        for record in Self.vectors.records {
+            let filter = encoder.filter(Self.values(record))
+            #expect(filter.bytes.lowercaseHex == record.clk_hex)
+            #expect(filter.bitCount == record.bits)
+            #expect(encoder.blockingTokens(Self.values(record)) == record.blocking_tokens)
+        }
+        let filters = Self.vectors.records.map { encoder.filter(Self.values($0)) }
+        for pair in Self.vectors.dice {
+            #expect(abs(filters[pair.a].dice(filters[pair.b]) - pair.dice) < 1e-6)
+        }
+    }
+
+    @Test func twoAgenciesWithOneKeyEncodeIdentically() throws {
+        let record = Self.vectors.records[2]
+        let first = try CLKEncoder(parameters: Self.parameters, key: vectorKey)
+        let second = try CLKEncoder(parameters: .standard(keyVersion: 1), key: LinkageKey(version: 1, secret: Array(0..<32)))
+        #expect(first.filter(Self.values(record)) == second.filter(Self.values(record)))
+        #expect(first.blockingTokens(Self.values(record)) == second.blockingTokens(Self.values(record)))
+    }
+
+    @Test func anotherKeyGivesUnrelatedEncodings() throws {
+        let record = Self.vectors.records[2]
+        let mine = try CLKEncoder(parameters: Self.parameters, key: vectorKey).filter(Self.values(record))
+        let other = try CLKEncoder(parameters: Self.parameters, key: LinkageKey(version: 1, secret: Array(repeating: 7, count: 32)))
+        let theirs = other.filter(Self.values(record))
+        #expect(mine != theirs)
+        // Unrelated positions: about as similar as two different people, far below any threshold.
+        #expect(mine.dice(theirs) < 0.4)
+        #expect(other.blockingTokens(Self.values(record)) != record.blocking_tokens)
+    }
+
+    @Test func blockingTokensAreNeverMatchKeys() throws {
+        let record = Self.vectors.records[0]
+        let token = try #require(try CLKEncoder(parameters: Self.parameters, key: vectorKey).blockingTokens(Self.values(record))[1])
+        let matchKey = MatchKeyHasher(key: vectorKey).text(keyName: "clk_b2", components: [("date_of_birth", "2014-03-05")])
+        #expect(token != matchKey)
+        #expect(token.hasPrefix("k1:") && token.utf8.count == 46)
+    }
+
+    @Test func parameterOrKeyVersionMismatchIsRefused() throws {
+        var changed = Self.parameters
+        changed.features[0].bitsPerToken = 11
+        #expect(throws: CLKParametersError.self) { try Self.parameters.requireComparable(with: changed) }
+        #expect(throws: CLKParametersError.self) { try Self.parameters.requireComparable(with: .standard(keyVersion: 2)) }
+        try Self.parameters.requireComparable(with: .standard(keyVersion: 1))
+        #expect(Self.parameters.fingerprint.hasPrefix("clk1-") && Self.parameters.fingerprint.utf8.count == 21)
+        #expect(throws: CLKParametersError.self) { try CLKEncoder(parameters: .standard(keyVersion: 2), key: vectorKey) }
+        #expect(throws: CLKParametersError.bitsPerToken(feature: "surname", 17)) {
+            try CLKParameters(features: [.init(name: "surname", component: .surname, tokens: .paddedBigrams, bitsPerToken: 17)], blocks: [], keyVersion: 1)
+        }
+    }
+
+    @Test func textRoundTripsWithItsKeyVersion() throws {
+        let filter = try CLKEncoder(parameters: Self.parameters, key: vectorKey).filter(Self.values(Self.vectors.records[1]))
+        let text = filter.text(keyVersion: 1)
+        #expect(text.utf8.count == 3 + 171)
+        let parsed = try #require(CLKFilter.parse(text))
+        #expect(parsed.keyVersion == 1 && parsed.filter == filter)
+        #expect(CLKFilter.parse("c1:" + text.dropFirst(4)) == nil)
+        #expect(CLKFilter.parse("k1:" + text.dropFirst(3)) == nil)
+    }
+
+    @Test func thresholdAndReviewBand() throws {
+        let policy = try FuzzyMatchPolicy(threshold: 0.8, reviewFloor: 0.7)
+        #expect(policy.decision(0.8) == .link)
+        #expect(policy.decision(0.7999) == .review)
+        #expect(policy.decision(0.7) == .review)
+        #expect(policy.decision(0.6999) == .apart)
+        #expect(throws: FuzzyMatchPolicyError.self) { try FuzzyMatchPolicy(threshold: 0.7, reviewFloor: 0.8) }
+        #expect(throws: FuzzyMatchPolicyError.self) { try FuzzyMatchPolicy(threshold: 1.1, reviewFloor: 0.8) }
+    }
+
+    @Test func assignmentIsOneToOneByDescendingScore() throws {
+        typealias Pair = FuzzyComparison.ScoredPair
+        let policy = try FuzzyMatchPolicy(threshold: 0.8, reviewFloor: 0.7)
+        // Record 1 matches 10 best and 11 well; 2 matches 11 only: greedy gives 1–10 and 2–11.
+        // 3–12 is in the review band; 4–10 is in it too, but 10 is linked, so it is not reported.
+        let pairs = [Pair(left: 1, right: 11, score: 0.85), Pair(left: 1, right: 10, score: 0.95), Pair(left: 2, right: 11, score: 0.82),
+                     Pair(left: 2, right: 10, score: 0.81), Pair(left: 3, right: 12, score: 0.75), Pair(left: 4, right: 10, score: 0.72),
+                     Pair(left: 5, right: 13, score: 0.5)]
+        let (links, review) = policy.assign(pairs)
+        #expect(links.map { [$0.left, $0.right] } == [[1, 10], [2, 11]])
+        #expect(review.map { [$0.left, $0.right] } == [[3, 12]])
+    }
+
+    @Test func parallelComparisonWithinBlocksFindsEveryPairAboveTheMinimum() async throws {
+        let encoder = try CLKEncoder(parameters: Self.parameters, key: vectorKey)
+        let filters = CLKFilterSet(Self.vectors.records.map { encoder.filter(Self.values($0)) })
+        // Every record against every record, as one block of one side, and as two sides.
+        let all = Array(Int32(0)..<Int32(filters.count))
+        let within = await FuzzyComparison.compare(blocks: [.init(left: all, right: all)], left: filters, right: filters, minimum: 0.8, parallelism: 2)
+        #expect(within.map { [$0.left, $0.right] } == [[0, 1], [2, 3]])
+        let across = await FuzzyComparison.compare(blocks: [.init(left: [0, 2], right: [1, 3, 4]), .init(left: [0], right: [1])],
+                                                   left: filters, right: filters, minimum: 0, parallelism: 3)
+        #expect(across.count == 6, "a pair met in two blocks is returned once")
+        for pair in across {
+            #expect(abs(pair.score - filters[Int(pair.left)].dice(filters[Int(pair.right)])) < 1e-12)
+        }
+    }
+}
