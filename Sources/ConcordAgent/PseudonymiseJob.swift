@@ -19,6 +19,8 @@ public struct PseudonymiseJob: Sendable {
     public var rejectsOnlyIfAny = false
     /// What leaves the agency; `nil` for everything the schema allows.
     public var release: ReleasePlan?
+    /// When set, every row ends with its CLK encoding and blocking tokens (`docs/pprl.md`).
+    public var clk: CLKEncoder?
     /// Batches processed at once; each holds `batchSize` rows.
     public var parallelism: Int
     public var batchSize = 4096
@@ -47,7 +49,8 @@ public struct PseudonymiseJob: Sendable {
         }
         let columns = try ExtractHeader.columns(of: header, for: schema)
         let release = release ?? ReleasePlan(schema: schema)
-        let pseudonymiser = RecordPseudonymiser(schema: schema, key: key, columns: columns, release: release)
+        let pseudonymiser = RecordPseudonymiser(schema: schema, key: key, columns: columns, release: release, clk: clk)
+        let outputColumns = release.columns + (clk?.parameters.columns ?? [])
 
         let output = try AtomicOutputFile(path: outputPath)
         let rejects = try RejectsWriter(path: rejectsPath ?? Self.defaultRejectsPath(for: outputPath), always: rejectsPath != nil && !rejectsOnlyIfAny)
@@ -65,7 +68,7 @@ public struct PseudonymiseJob: Sendable {
             try output.write(bytes)
         }
         var headerWriter = CSVWriter()
-        headerWriter.appendRecord(release.columns)
+        headerWriter.appendRecord(outputColumns)
         try emit(headerWriter.bytes)
 
         var summary = PseudonymiseSummary(outputPath: outputPath)
@@ -101,7 +104,7 @@ public struct PseudonymiseJob: Sendable {
         try output.commit()
         summary.outputBytes = outputBytes
         summary.outputSHA256 = hash.finalize().lowercaseHex
-        summary.columns = release.columns
+        summary.columns = outputColumns
         summary.rejectsPath = try rejects.commit()
         return summary
     }

@@ -138,3 +138,38 @@ import Testing
         }
     }
 }
+
+/// The agency side: `RecordPseudonymiser` ends each row with the record's encoding and tokens.
+@Suite struct CLKPseudonymiserTests {
+    @Test func rowsEndWithTheEncodingOfTheirNormalisedIdentifiers() throws {
+        let schema = try DatasetSchema(yaml: """
+            format: concord-dataset/1
+            dataset: people
+            version: 1
+            title: People
+            fields:
+              - {name: First, type: name, role: identifier, identity: forename}
+              - {name: Last, type: name, role: identifier, identity: surname}
+              - {name: Born, type: date, formats: [DD/MM/YYYY], role: identifier, identity: date_of_birth}
+              - {name: Home, type: postcode, role: identifier, identity: postcode}
+            match_keys:
+              - {name: mk2, components: [surname, forename, date_of_birth, postcode]}
+            """, file: "people.yaml")
+        let records = [["First", "Last", "Born", "Home"], ["  Zoë-Anne ", "O’Brien", "05/03/2014", "cm11aa"], ["Bill", "Smith-Jones", "21/07/1980", ""]]
+        let encoder = try CLKEncoder(parameters: .standard(keyVersion: 1), key: vectorKey)
+        var pseudonymiser = RecordPseudonymiser(schema: schema, key: vectorKey, columns: try ExtractHeader.columns(of: records[0], for: schema), clk: encoder)
+        let result = pseudonymiser.pseudonymise(CSVRecordBatch(records: records), skippingFirst: true)
+        var parser = CSVParser()
+        let rows = try (result.output.withUnsafeBytes { try parser.consume($0) } + parser.finish()).flatMap(\.strings)
+        #expect(rows.count == 2 && rows.allSatisfy { $0.count == 1 + 3 })
+        // Vector #0 of Tests/Vectors/clk: O’Brien → OBRIEN, Zoë-Anne → ZOE, CM1 1AA.
+        let first = try #require(CLKFilter.parse(rows[0][1]))
+        #expect(first.filter.bytes.lowercaseHex == CLKTests.vectors.records[0].clk_hex)
+        #expect(Array(rows[0][2...]) == CLKTests.vectors.records[0].blocking_tokens.map { $0 ?? "" })
+        // Bill → WILLIAM (the canonical forename); no postcode: that feature sets no bit.
+        let expected = encoder.filter { component in
+            ["surname": "SMITHJONES", "forename_canonical": "WILLIAM", "date_of_birth": "1980-07-21", "surname_soundex": "S532", "birth_year": "1980"][component.description]
+        }
+        #expect(CLKFilter.parse(rows[1][1])?.filter == expected)
+    }
+}

@@ -48,8 +48,8 @@ public enum FuzzyComparison {
             .sorted { ($0.left, $0.right) < ($1.left, $1.right) }
     }
 
-    /// Scores one chunk on the calling thread: the hot loop.
-    static func scores(of blocks: [Block], left: CLKFilterSet, right: CLKFilterSet, minimum: Double) -> [ScoredPair] {
+    /// Scores blocks on the calling thread, one core: the hot loop, and what `compare` runs per chunk.
+    public static func scores(of blocks: [Block], left: CLKFilterSet, right: CLKFilterSet, minimum: Double) -> [ScoredPair] {
         var result: [ScoredPair] = []
         left.words.withUnsafeBufferPointer { leftWords in
             right.words.withUnsafeBufferPointer { rightWords in
