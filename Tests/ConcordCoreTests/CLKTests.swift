@@ -128,8 +128,11 @@ import Testing
         let filters = CLKFilterSet(Self.vectors.records.map { encoder.filter(Self.values($0)) })
         // Every record against every record, as one block of one side, and as two sides.
         let all = Array(Int32(0)..<Int32(filters.count))
-        let within = await FuzzyComparison.compare(blocks: [.init(left: all, right: all)], left: filters, right: filters, minimum: 0.8, parallelism: 2)
+        let within = await FuzzyComparison.compare(blocks: [.init(within: all)], left: filters, right: filters, minimum: 0.8, parallelism: 2)
         #expect(within.map { [$0.left, $0.right] } == [[0, 1], [2, 3]])
+        // Two sides with the same record numbers: every pair, each record with itself too.
+        let sides = await FuzzyComparison.compare(blocks: [.init(left: all, right: all)], left: filters, right: filters, minimum: 0.8, parallelism: 2)
+        #expect(sides.count == 5 + 4)
         let across = await FuzzyComparison.compare(blocks: [.init(left: [0, 2], right: [1, 3, 4]), .init(left: [0], right: [1])],
                                                    left: filters, right: filters, minimum: 0, parallelism: 3)
         #expect(across.count == 6, "a pair met in two blocks is returned once")

@@ -14,17 +14,26 @@ public enum FuzzyComparison {
         }
     }
 
-    /// A block: every record of `left` is compared with every record of `right`. When both are
-    /// the same list (records of one side sharing a token), each unordered pair is compared once.
+    /// A block: every record of `left` is compared with every record of `right`, or, for a block
+    /// ``init(within:)`` of one filter set, each unordered pair of its records once.
     public struct Block: Sendable, Hashable {
         public var left: [Int32]
         public var right: [Int32]
+        /// Whether `left` and `right` are the same records of one filter set.
+        public let isSelfBlock: Bool
+
         public init(left: [Int32], right: [Int32]) {
             self.left = left
             self.right = right
+            isSelfBlock = false
         }
 
-        var isSelfBlock: Bool { left == right }
+        public init(within records: [Int32]) {
+            left = records
+            right = records
+            isSelfBlock = true
+        }
+
         var comparisons: Int { isSelfBlock ? left.count * (left.count - 1) / 2 : left.count * right.count }
     }
 

@@ -49,7 +49,7 @@ public enum FuzzyLinkagePass {
             guard !alone.isEmpty else { continue }
             let linked = group.filter { nodes[Int($0)].linked }
             // Nodes not yet linked with each other, and with nodes already linked; never two linked ones.
-            if alone.count > 1 { blocks.append(.init(left: alone, right: alone)) }
+            if alone.count > 1 { blocks.append(.init(within: alone)) }
             if !linked.isEmpty { blocks.append(.init(left: alone, right: linked)) }
             comparisons += alone.count * (alone.count - 1) / 2 + alone.count * linked.count
         }
