@@ -73,6 +73,7 @@ let package = Package(
                 .embedInCode("Migrations/0005_linkage_values.sql"),
                 .embedInCode("Migrations/0006_ig_sessions.sql"),
                 .embedInCode("Migrations/0007_retention.sql"),
+                .embedInCode("Migrations/0009_linkage_encodings.sql"),
             ]
         ),
         // The hub's HTTP API: authentication, uploads, ingest and receipts, health and metrics.

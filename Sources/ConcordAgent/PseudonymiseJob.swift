@@ -19,8 +19,6 @@ public struct PseudonymiseJob: Sendable {
     public var rejectsOnlyIfAny = false
     /// What leaves the agency; `nil` for everything the schema allows.
     public var release: ReleasePlan?
-    /// When set, every row ends with its CLK encoding and blocking tokens (`docs/pprl.md`).
-    public var clk: CLKEncoder?
     /// Batches processed at once; each holds `batchSize` rows.
     public var parallelism: Int
     public var batchSize = 4096
@@ -49,8 +47,11 @@ public struct PseudonymiseJob: Sendable {
         }
         let columns = try ExtractHeader.columns(of: header, for: schema)
         let release = release ?? ReleasePlan(schema: schema)
+        // A release with an encoding (the schema's `fuzzy_encoding`, permitted by the agreements)
+        // ends every row with it; a linkage key of another version than the schema's is refused.
+        let clk = try release.encoding.map { try CLKEncoder(parameters: $0, key: key) }
         let pseudonymiser = RecordPseudonymiser(schema: schema, key: key, columns: columns, release: release, clk: clk)
-        let outputColumns = release.columns + (clk?.parameters.columns ?? [])
+        let outputColumns = release.columns
 
         let output = try AtomicOutputFile(path: outputPath)
         let rejects = try RejectsWriter(path: rejectsPath ?? Self.defaultRejectsPath(for: outputPath), always: rejectsPath != nil && !rejectsOnlyIfAny)

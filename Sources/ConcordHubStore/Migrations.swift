@@ -28,6 +28,7 @@ struct Migration: Sendable {
         Migration(version: 5, name: "linkage_values", bytes: PackageResources._005_linkage_values_sql),
         Migration(version: 6, name: "ig_sessions", bytes: PackageResources._006_ig_sessions_sql),
         Migration(version: 7, name: "retention", bytes: PackageResources._007_retention_sql),
+        Migration(version: 9, name: "linkage_encodings", bytes: PackageResources._009_linkage_encodings_sql),
     ]
 
     /// The version a current database is at.

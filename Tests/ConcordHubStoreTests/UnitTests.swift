@@ -38,8 +38,13 @@ import Testing
 }
 
 @Suite struct MigrationFileTests {
+    /// Numbers a branch being merged has reserved: the only gaps allowed, since a database past a
+    /// gap would never apply a migration filling it later.
+    static let reserved = [8]
+
     @Test func migrationsAreNumberedFromOneWithoutGaps() {
-        #expect(Migration.all.map(\.version) == Array(1...Migration.all.count))
+        let numbers = Array(1...(Migration.all.count + Self.reserved.count)).filter { !Self.reserved.contains($0) }
+        #expect(Migration.all.map(\.version) == numbers)
     }
 
     @Test func splitterKeepsDollarQuotedBodiesWhole() {

@@ -9,11 +9,14 @@ public struct RecordPseudonymiser: Sendable {
     /// - Parameters:
     ///   - columns: for each schema field, its column in the extract (`ExtractHeader.columns`).
     ///   - release: what leaves the agency; by default everything the schema allows.
-    ///   - clk: when given, each row ends with its CLK encoding and blocking tokens (`CLKParameters.columns`).
+    ///   - clk: the encoder of the release's encoding (`ReleasePlan.encoding`), which every row then
+    ///     ends with (`CLKParameters.columns`); `nil` exactly when the release has none.
     public init(schema: DatasetSchema, key: LinkageKey, columns: [Int], release: ReleasePlan? = nil, nicknames: NicknameTable = .shipped,
                 clk: CLKEncoder? = nil) {
         precondition(columns.count == schema.fields.count)
-        plan = Plan(schema: schema, key: key, columns: columns, release: release ?? ReleasePlan(schema: schema), nicknames: nicknames, clk: clk)
+        let release = release ?? ReleasePlan(schema: schema)
+        precondition(clk?.parameters == release.encoding, "the encoder must be that of the release's encoding")
+        plan = Plan(schema: schema, key: key, columns: columns, release: release, nicknames: nicknames, clk: clk)
         scratch = Scratch(fields: schema.fields.count, components: plan.components.count)
     }
 
