@@ -157,7 +157,10 @@ import Testing
               - {name: Home, type: postcode, role: identifier, identity: postcode}
             match_keys:
               - {name: mk2, components: [surname, forename, date_of_birth, postcode]}
+            fuzzy_encoding: {scheme: concord-clk/1, parameters: standard, key_version: 1}
             """, file: "people.yaml")
+        #expect(schema.encoding == .standard(keyVersion: 1))
+        #expect(ReleasePlan(schema: schema).columns == ["mk2", "clk", "clk_b1", "clk_b2"])
         let records = [["First", "Last", "Born", "Home"], ["  Zoë-Anne ", "O’Brien", "05/03/2014", "cm11aa"], ["Bill", "Smith-Jones", "21/07/1980", ""]]
         let encoder = try CLKEncoder(parameters: .standard(keyVersion: 1), key: vectorKey)
         var pseudonymiser = RecordPseudonymiser(schema: schema, key: vectorKey, columns: try ExtractHeader.columns(of: records[0], for: schema), clk: encoder)
@@ -174,5 +177,36 @@ import Testing
             ["surname": "SMITHJONES", "forename_canonical": "WILLIAM", "date_of_birth": "1980-07-21", "surname_soundex": "S532", "birth_year": "1980"][component.description]
         }
         #expect(CLKFilter.parse(rows[1][1])?.filter == expected)
+    }
+}
+
+/// Where the encoding parameters live: the dataset schema, versioned with the linkage key.
+@Suite struct CLKSchemaTests {
+    static let fields = """
+        format: concord-dataset/1
+        dataset: people
+        version: 1
+        title: People
+        fields:
+          - {name: Last, type: name, role: identifier, identity: surname}
+        match_keys:
+          - {name: mk9, components: [surname]}
+        """
+
+    @Test func aSchemaNamesItsEncodingAndKeyVersion() throws {
+        let schema = try DatasetSchema(yaml: Self.fields + "\nfuzzy_encoding: {scheme: concord-clk/1, parameters: standard, key_version: 3}\n", file: "p.yaml")
+        #expect(schema.encoding?.fingerprint == CLKParameters.standard(keyVersion: 3).fingerprint)
+        #expect(try DatasetSchema(yaml: Self.fields, file: "p.yaml").encoding == nil, "no fuzzy_encoding: no encoding")
+    }
+
+    @Test(arguments: ["{scheme: concord-clk/2, parameters: standard, key_version: 1}", "{scheme: concord-clk/1, parameters: mine, key_version: 1}",
+                      "{scheme: concord-clk/1, parameters: standard, key_version: 0}", "{scheme: concord-clk/1, parameters: standard}"])
+    func anEncodingThisVersionCannotMakeIsRefused(_ encoding: String) {
+        #expect(throws: (any Error).self) { try DatasetSchema(yaml: Self.fields + "\nfuzzy_encoding: \(encoding)\n", file: "p.yaml") }
+    }
+
+    @Test func anEncodingUnderAnotherKeyVersionIsRefusedAtTheAgency() throws {
+        let other = try LinkageKey(version: 2, secret: Array(0..<32))
+        #expect(throws: CLKParametersError.self) { try CLKEncoder(parameters: .standard(keyVersion: 1), key: other) }
     }
 }

@@ -17,78 +17,64 @@ struct LinkageQualityTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let summary = try Synthesiser(SynthConfiguration(seed: 5, people: 20000)).write(to: directory)
         let key = try LinkageKey(version: 1, secret: Array(0..<32))
-        let clk = try CLKEncoder(parameters: .standard(keyVersion: 1), key: key)
-        let clkColumns = clk.parameters.columns.count
-        var truth: [(found: Int64, truth: String)] = []
-        // Per record, in the order of `truth`: its dataset and its CLK columns (encoding, blocking tokens).
-        var encoded: [(dataset: Int32, cells: [String])] = []
-        try await LinkageStoreTests().withFixture { hub in
-            var pseudonymised: [SynthDataset: (lines: [Int], output: String)] = [:]
+        let encodings = Dictionary(uniqueKeysWithValues: Self.datasets.map { ($0.rawValue, 1) })
+        var keysAlone: [(found: Int64, truth: String)] = [], withFuzzy: [(found: Int64, truth: String)] = []
+        try await LinkageStoreTests().withFixture(fuzzy: .standard, encodings: encodings) { hub in
+            var lines: [SynthDataset: [Int]] = [:]
             for dataset in Self.datasets {
                 let input = try #require(summary.files.first { $0.dataset == dataset }).path
                 let output = "\(directory)/\(dataset).pseudonymised.csv", rejects = "\(directory)/\(dataset).rejects.csv"
-                var job = PseudonymiseJob(schema: try shippedSchema(dataset.rawValue), key: key, inputPath: input, outputPath: output,
-                                          rejectsPath: rejects, parallelism: 2)
+                let schema = try hub.schema(dataset.rawValue)
+                // What the provider may send under the agreement: match keys, fields and, since it
+                // permits the fuzzy pass, the encoding (the agent's release plan).
+                var job = PseudonymiseJob(schema: schema, key: key, inputPath: input, outputPath: output, rejectsPath: rejects, parallelism: 2)
+                job.release = try ReleasePlan(schema: schema, agreements: [hub.agreement], agency: LinkageStoreTests.providers[dataset.rawValue]!)
                 job.rejectsOnlyIfAny = false
-                job.clk = clk
+                #expect(job.release?.encoding != nil)
                 _ = try await job.run()
                 let rejected = Set(try csvRecords(rejects).dropFirst().map { Int($0[0])! })
-                let lines = try csvRecords(summary.truthPath).dropFirst().filter { $0[0] == dataset.rawValue }.map { Int($0[1])! }
-                pseudonymised[dataset] = (lines.filter { !rejected.contains($0) }.sorted(), output)
-                // The hub does not store CLK columns yet (docs/pprl.md, section 9): they are kept
-                // here and compared by the fuzzy pass below.
+                lines[dataset] = try csvRecords(summary.truthPath).dropFirst().filter { $0[0] == dataset.rawValue }.map { Int($0[1])! }
+                    .filter { !rejected.contains($0) }.sorted()
                 let rows = try csvRecords(output)
-                try await hub.publish(dataset.rawValue, columns: rows[0].dropLast(clkColumns)) { writer in
-                    for row in rows.dropFirst() { try await writer.append(row: Array(row.dropLast(clkColumns))) }
+                try await hub.publish(dataset.rawValue, columns: rows[0]) { writer in
+                    for row in rows.dropFirst() { try await writer.append(row: row) }
                 }
-                let datasetNumber = Int32(Self.datasets.firstIndex(of: dataset)!)
-                encoded += rows.dropFirst().map { (datasetNumber, Array($0.suffix(clkColumns))) }
             }
-            let report = try await hub.link()
             let truePerson = Dictionary(try csvRecords(summary.truthPath).dropFirst().map { ("\($0[0]):\($0[1])", $0[2]) }, uniquingKeysWith: { a, _ in a })
-            for dataset in Self.datasets {
-                let persons = try await hub.persons(dataset.rawValue)
-                let lines = try #require(pseudonymised[dataset]).lines
-                try #require(persons.count == lines.count, "every accepted record of \(dataset) is linked to a person")
-                truth += zip(persons, lines).map { (found: $0, truth: truePerson["\(dataset):\($1)"]!) }
+            func linked() async throws -> [(found: Int64, truth: String)] {
+                var result: [(found: Int64, truth: String)] = []
+                for dataset in Self.datasets {
+                    let persons = try await hub.persons(dataset.rawValue)
+                    let accepted = try #require(lines[dataset])
+                    try #require(persons.count == accepted.count, "every accepted record of \(dataset) is linked to a person")
+                    result += zip(persons, accepted).map { (found: $0, truth: truePerson["\(dataset):\($1)"]!) }
+                }
+                return result
             }
-            print("linkage report: \(report.persons) persons; by key \(report.linkedBy.map { "\($0.key) \($0.records)" }.joined(separator: ", ")); conflicts \(report.run.conflicts)")
+            // The same published rows linked twice: by the match keys alone, then (a plan with the
+            // fuzzy pass has another signature, so the linkage is rebuilt) with the fuzzy pass.
+            var keysOnly = hub.plan
+            keysOnly.fuzzy = nil
+            for index in keysOnly.datasets.indices { keysOnly.datasets[index].encoded = false }
+            var plainAgreement = hub.agreement
+            plainAgreement.linkage.fuzzy = nil
+            let plain = try await hub.store.updateLinkage(agreement: plainAgreement, plan: keysOnly, actor: .hub)
+            print("linkage report, match keys alone: \(plain.persons) persons; by key \(plain.linkedBy.map { "\($0.key) \($0.records)" }.joined(separator: ", ")); \(plain.run.milliseconds) ms")
+            keysAlone = try await linked()
+            let report = try await hub.link()
+            let fuzzy = try #require(report.run.fuzzy)
+            print("linkage report, with the fuzzy pass: \(report.persons) persons; by key \(report.linkedBy.map { "\($0.key) \($0.records)" }.joined(separator: ", ")); \(report.run.milliseconds) ms; fuzzy pass: \(fuzzy.candidates) candidates, \(fuzzy.nodesRead) nodes read, \(fuzzy.comparisons) comparisons, \(fuzzy.links) links, \(fuzzy.reviewPairs) review pairs")
+            withFuzzy = try await linked()
         }
-        let quality = LinkageQuality(truth)
+        let quality = LinkageQuality(keysAlone)
         print("linkage quality (20,000 people, default error rates), match keys alone: \(quality)")
         #expect(quality.precision >= 0.995)
         #expect(quality.recall >= 0.99)
-
-        let fuzzy = try await Self.withFuzzyPass(found: truth.map(\.found), encoded: encoded, policy: .standard)
-        let fuzzyQuality = LinkageQuality(zip(fuzzy.persons, truth).map { (found: $0, truth: $1.truth) })
-        print("linkage quality, with the fuzzy pass: \(fuzzyQuality); \(fuzzy.outcome.candidates) candidates, \(fuzzy.outcome.comparisons) comparisons, \(fuzzy.outcome.links.count) links, \(fuzzy.outcome.review.count) review pairs")
+        let fuzzyQuality = LinkageQuality(withFuzzy)
+        print("linkage quality, with the hub's fuzzy pass: \(fuzzyQuality)")
         #expect(fuzzyQuality.precision >= 0.995)
         #expect(fuzzyQuality.recall >= 0.99)
         #expect(fuzzyQuality.f1 >= quality.f1)
-    }
-
-    /// The fuzzy pass over records (`FuzzyLinkagePass`), after the persons the hub's deterministic
-    /// passes found: records alone in their person are compared on their encodings within blocks
-    /// and joined through `PersonClustering`, which never joins two persons already linked.
-    static func withFuzzyPass(found: [Int64], encoded: [(dataset: Int32, cells: [String])], policy: FuzzyMatchPolicy) async throws
-        -> (persons: [Int32], outcome: FuzzyLinkagePass.Outcome) {
-        var recordsOf: [Int64: [Int32]] = [:]
-        for (index, person) in found.enumerated() { recordsOf[person, default: []].append(Int32(index)) }
-        var filters = CLKFilterSet()
-        var nodes: [FuzzyLinkagePass.Node] = []
-        for (index, record) in encoded.enumerated() {
-            let parsed = try #require(CLKFilter.parse(record.cells[0]))
-            filters.append(parsed.filter)
-            nodes.append(.init(dataset: record.dataset, linked: recordsOf[found[index]]!.count > 1,
-                               blocks: record.cells.dropFirst().map { $0.isEmpty ? nil : $0 }))
-        }
-        let outcome = await FuzzyLinkagePass.run(nodes: nodes, filters: filters, policy: policy, parallelism: 2)
-        var clustering = PersonClustering(nodeCount: found.count, uniqueValues: [], previousPersons: Array(repeating: 0, count: found.count), passCount: 2)
-        clustering.beginPass(0)
-        for group in recordsOf.values { clustering.link(group: group) }
-        clustering.beginPass(1)
-        for link in outcome.links { clustering.link(group: [link.left, link.right]) }
-        return (clustering.roots(), outcome)
     }
 }
 
