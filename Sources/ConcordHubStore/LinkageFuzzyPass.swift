@@ -48,12 +48,12 @@ extension LinkageRun {
         var filters = CLKFilterSet()
         for try await (node, dataset, cell, tokens, isAlone) in rows.decode((Int64, String, String, [String], Bool).self) {
             // Cells were checked at ingest; one of another key version is never compared.
-            guard let (version, filter) = CLKFilter.parse(cell), version == fuzzy.parameters.keyVersion else { continue }
+            guard let parsed = CLKFilter.parse(cell), parsed.keyVersion == fuzzy.parameters.keyVersion else { continue }
             let number = datasetNumbers[dataset] ?? Int32(datasetNumbers.count)
             datasetNumbers[dataset] = number
             ids.append(node)
             passNodes.append(.init(dataset: number, linked: !isAlone, blocks: tokens.map { $0.isEmpty ? nil : $0 }))
-            filters.append(filter)
+            filters.append(parsed.filter)
         }
         counts.nodesRead = ids.count
         let outcome = await FuzzyLinkagePass.run(nodes: passNodes, filters: filters, policy: fuzzy.policy,

@@ -210,3 +210,33 @@ import Testing
         #expect(throws: CLKParametersError.self) { try CLKEncoder(parameters: .standard(keyVersion: 1), key: other) }
     }
 }
+
+/// Where the fuzzy pass is permitted: the agreement's `linkage.fuzzy`, which also sets its band.
+@Suite struct CLKAgreementTests {
+    static func agreement(fuzzy: String) throws -> Agreement {
+        let yaml = fixtureAgreementYAML.replacingOccurrences(of: "  match_keys: [mk2, mk3, mk3_swapped]\n", with: "  match_keys: [mk2, mk3, mk3_swapped]\n" + fuzzy)
+        return try Agreement(yaml: yaml, file: "test-agreement.yaml", catalogue: shippedCatalogue)
+    }
+
+    @Test func anAgreementSetsTheBandOrTakesTheStandardOne() throws {
+        #expect(try Self.agreement(fuzzy: "  fuzzy: {threshold: 0.9}\n").linkage.fuzzy == (try FuzzyMatchPolicy(threshold: 0.9, reviewFloor: 0.7)))
+        #expect(try Self.agreement(fuzzy: "  fuzzy: {}\n").linkage.fuzzy == .standard)
+        #expect(fixtureAgreement.linkage.fuzzy == nil, "no fuzzy key: no fuzzy pass")
+        #expect(throws: (any Error).self) { try Self.agreement(fuzzy: "  fuzzy: {threshold: 0.6}\n") }
+        #expect(throws: (any Error).self) { try Self.agreement(fuzzy: "  fuzzy: {threshold: high}\n") }
+    }
+
+    @Test func theEncodingIsSentOnlyUnderAgreementsPermittingTheFuzzyPass() throws {
+        var schema = try shippedSchema("csc_referrals")
+        schema.encoding = .standard(keyVersion: 1)
+        var fuzzy = fixtureAgreement
+        fuzzy.linkage.fuzzy = .standard
+        let permitted = try ReleasePlan(schema: schema, agreements: [fuzzy], agency: "county-childrens")
+        #expect(permitted.encoding == .standard(keyVersion: 1) && permitted.columns.suffix(3) == ["clk", "clk_b1", "clk_b2"])
+        #expect(try ReleasePlan(schema: schema, agreements: [fixtureAgreement], agency: "county-childrens").encoding == nil)
+        var other = fixtureAgreement
+        other.id = "another-agreement"
+        #expect(try ReleasePlan(schema: schema, agreements: [fuzzy, other], agency: "county-childrens").encoding == nil,
+                "an encoding reaches the hub only if every agreement it is sent under permits the fuzzy pass")
+    }
+}

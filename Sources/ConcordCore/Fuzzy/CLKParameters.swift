@@ -91,6 +91,9 @@ public struct CLKParameters: Sendable, Hashable {
             keyVersion: keyVersion)
     }
 
+    /// The columns of `concord-clk/1`'s one parameter set, `standard` (the same for every key version).
+    public static let standardColumns = standard(keyVersion: 1).columns
+
     /// Every component the encoding and its blocking tokens read.
     public var components: [MatchKeyComponent] {
         var result: [MatchKeyComponent] = []

@@ -54,6 +54,9 @@ private struct DatasetSchemaLoader {
         }
 
         let encoding = top["fuzzy_encoding"].flatMap { loadEncoding($0, fields: fields) }
+        for column in encoding?.columns ?? [] where fields.contains(where: { $0.name == column }) || matchKeys.contains(where: { $0.name == column }) {
+            reader.report(top["fuzzy_encoding"], "fuzzy_encoding", "the encoding's column '\(column)' has the name of a field or match key; output columns must be distinct")
+        }
 
         guard let dataset, let version, let title else { return nil }
         return DatasetSchema(dataset: dataset, version: version, title: title, description: description,
