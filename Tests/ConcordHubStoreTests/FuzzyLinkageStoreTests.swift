@@ -41,7 +41,7 @@ struct FuzzyLinkageStoreTests {
             // Rows are [mk_upn, mk2, mk3, mk3_swapped]: no two share a key value.
             let csc = [try Self.encoding("William", "Smith", "1980-07-21", "B33 8TH"), try Self.encoding("Zoe", "O'Brien", "2014-03-05", "CM1 1AA")]
             // Smyth: Dice 0.90 with Smith. O'Bryan at another address: 0.75, in the review band.
-            var police = [try Self.encoding("William", "Smyth", "1980-07-21", "B33 8TH"), try Self.encoding("Zoe", "O'Bryan", "2014-03-05", "SS1 2PQ")]
+            let police = [try Self.encoding("William", "Smyth", "1980-07-21", "B33 8TH"), try Self.encoding("Zoe", "O'Bryan", "2014-03-05", "SS1 2PQ")]
             try await hub.publish("csc_referrals", [["", "a1", "b1", ""], ["", "c1", "d1", ""]], encodings: csc)
             try await hub.publish("police_da_incidents", [["", "a2", "b2", ""], ["", "c2", "d2", ""]], encodings: police)
             let report = try await hub.link()
