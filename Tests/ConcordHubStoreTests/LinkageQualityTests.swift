@@ -59,11 +59,11 @@ struct LinkageQualityTests {
             var plainAgreement = hub.agreement
             plainAgreement.linkage.fuzzy = nil
             let plain = try await hub.store.updateLinkage(agreement: plainAgreement, plan: keysOnly, actor: .hub)
-            print("linkage report, match keys alone: \(plain.persons) persons; by key \(plain.linkedBy.map { "\($0.key) \($0.records)" }.joined(separator: ", ")); \(plain.run.milliseconds) ms")
+            print("linkage report, match keys alone: \(plain.persons) persons; by key \(plain.linkedBy.map { "\($0.key) \($0.records)" }.joined(separator: ", ")); \(plain.run.milliseconds) ms \(plain.run.phases)")
             keysAlone = try await linked()
             let report = try await hub.link()
             let fuzzy = try #require(report.run.fuzzy)
-            print("linkage report, with the fuzzy pass: \(report.persons) persons; by key \(report.linkedBy.map { "\($0.key) \($0.records)" }.joined(separator: ", ")); \(report.run.milliseconds) ms; fuzzy pass: \(fuzzy.candidates) candidates, \(fuzzy.nodesRead) nodes read, \(fuzzy.comparisons) comparisons, \(fuzzy.links) links, \(fuzzy.reviewPairs) review pairs")
+            print("linkage report, with the fuzzy pass: \(report.persons) persons; by key \(report.linkedBy.map { "\($0.key) \($0.records)" }.joined(separator: ", ")); \(report.run.milliseconds) ms \(report.run.phases); fuzzy pass: \(fuzzy.candidates) candidates, \(fuzzy.nodesRead) nodes read, \(fuzzy.comparisons) comparisons, \(fuzzy.links) links, \(fuzzy.reviewPairs) review pairs")
             withFuzzy = try await linked()
         }
         let quality = LinkageQuality(keysAlone)
