@@ -14,6 +14,9 @@ extension LinkageRun {
     /// in the persons of every node sharing a token with a new one.
     mutating func fuzzyPass(_ fuzzy: LinkagePlan.Fuzzy, clustering: inout PersonClustering, nodes: [Int64],
                             index: (Int64) -> Int32) async throws {
+        let clock = ContinuousClock(), started = clock.now
+        // Part of the clustering phase, and also reported alone.
+        defer { figures.phases["fuzzy"] = Int((clock.now - started) / .milliseconds(1)) }
         var counts = LinkageReport.FuzzyFigures()
         counts.refusedDatasets = fuzzy.refused
         let roots = clustering.roots()
