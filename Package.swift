@@ -74,6 +74,7 @@ let package = Package(
                 .embedInCode("Migrations/0006_ig_sessions.sql"),
                 .embedInCode("Migrations/0007_retention.sql"),
                 .embedInCode("Migrations/0008_agency_keys.sql"),
+                .embedInCode("Migrations/0009_linkage_encodings.sql"),
             ]
         ),
         // The hub's HTTP API: authentication, uploads, ingest and receipts, health and metrics.

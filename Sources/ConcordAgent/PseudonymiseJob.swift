@@ -47,7 +47,11 @@ public struct PseudonymiseJob: Sendable {
         }
         let columns = try ExtractHeader.columns(of: header, for: schema)
         let release = release ?? ReleasePlan(schema: schema)
-        let pseudonymiser = RecordPseudonymiser(schema: schema, key: key, columns: columns, release: release)
+        // A release with an encoding (the schema's `fuzzy_encoding`, permitted by the agreements)
+        // ends every row with it; a linkage key of another version than the schema's is refused.
+        let clk = try release.encoding.map { try CLKEncoder(parameters: $0, key: key) }
+        let pseudonymiser = RecordPseudonymiser(schema: schema, key: key, columns: columns, release: release, clk: clk)
+        let outputColumns = release.columns
 
         let output = try AtomicOutputFile(path: outputPath)
         let rejects = try RejectsWriter(path: rejectsPath ?? Self.defaultRejectsPath(for: outputPath), always: rejectsPath != nil && !rejectsOnlyIfAny)
@@ -65,7 +69,7 @@ public struct PseudonymiseJob: Sendable {
             try output.write(bytes)
         }
         var headerWriter = CSVWriter()
-        headerWriter.appendRecord(release.columns)
+        headerWriter.appendRecord(outputColumns)
         try emit(headerWriter.bytes)
 
         var summary = PseudonymiseSummary(outputPath: outputPath)
@@ -101,7 +105,7 @@ public struct PseudonymiseJob: Sendable {
         try output.commit()
         summary.outputBytes = outputBytes
         summary.outputSHA256 = hash.finalize().lowercaseHex
-        summary.columns = release.columns
+        summary.columns = outputColumns
         summary.rejectsPath = try rejects.commit()
         return summary
     }

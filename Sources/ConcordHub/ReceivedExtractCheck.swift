@@ -10,6 +10,8 @@ public struct ReceivedExtractCheck: Sendable {
     private let columns: [String]
     private let matchKeyColumns: Int
     private let generalisations: [Generalisation?]
+    /// The encoding the release carries after the fields, if any.
+    private let encoding: CLKParameters?
     /// The linkage key version of the first match key seen; every other must match it.
     public private(set) var keyVersion: Int?
     public private(set) var rowsChecked = 0
@@ -21,6 +23,7 @@ public struct ReceivedExtractCheck: Sendable {
         columns = release.columns
         matchKeyColumns = release.matchKeys.count
         generalisations = release.fields.map(\.generalisation)
+        encoding = release.encoding
     }
 
     /// Refuses a header that is not exactly the schema's pseudonymised columns, in order.
@@ -57,8 +60,35 @@ public struct ReceivedExtractCheck: Sendable {
                 violations.append(ReceivedExtractViolation(line: record.line, column: columns[matchKeyColumns + offset],
                                                            reason: "is finer than the schema allows (\(generalisation))"))
             }
+            if let encoding {
+                let first = matchKeyColumns + generalisations.count
+                for index in first..<columns.count where !record[index].isEmpty {
+                    if let reason = Self.checkEncodingCell(record[index], isFilter: index == first, encoding: encoding) {
+                        violations.append(ReceivedExtractViolation(line: record.line, column: columns[index], reason: reason))
+                    }
+                }
+            }
         }
         return violations
+    }
+
+    /// A `clk` cell or a blocking token, made under the schema's encoding key version: encodings
+    /// of another version are refused at the door rather than never compared later.
+    private static func checkEncodingCell(_ cell: UnsafeBufferPointer<UInt8>, isFilter: Bool, encoding: CLKParameters) -> String? {
+        let version: Int?
+        if isFilter {
+            guard let parsed = CLKFilter.parse(String(decoding: cell, as: UTF8.self)) else {
+                return "is not an encoding (c<version>: and 171 base64url characters, docs/pprl.md)"
+            }
+            version = parsed.keyVersion
+        } else {
+            guard let tokenVersion = MatchKeyHasher.version(ofMatchKey: cell) else { return "is not a blocking token (k<version>: and 43 base64url characters)" }
+            version = tokenVersion
+        }
+        guard version == encoding.keyVersion else {
+            return "is encoded under linkage key version \(version ?? 0), but the schema's encoding is under version \(encoding.keyVersion) (\(encoding.fingerprint))"
+        }
+        return nil
     }
 
     private mutating func checkMatchKey(_ cell: UnsafeBufferPointer<UInt8>) -> String? {

@@ -21,7 +21,7 @@ public struct DatasetTable: Sendable, Hashable {
     public var dataset: String
     public var tableName: String
     public var viewName: String
-    /// Match keys, then releasable fields, in the pseudonymised layout's order.
+    /// Match keys, releasable fields, then the encoding's columns, in the pseudonymised layout's order.
     public var columns: [DatasetColumn]
 
     /// The longest dataset name whose view name, `current_<dataset>`, fits PostgreSQL's 63 bytes.
@@ -51,6 +51,7 @@ public struct DatasetTable: Sendable, Hashable {
             }
             columns.append(DatasetColumn(name: permission.field, sqlName: Self.sqlName(for: permission.field), type: type))
         }
+        columns += (plan.encoding?.columns ?? []).map { DatasetColumn(name: $0, sqlName: Self.sqlName(for: $0), type: .text) }
         var namesBySQLName: [String: [String]] = [:]
         for column in columns {
             guard Self.isValidIdentifier(column.sqlName) else {

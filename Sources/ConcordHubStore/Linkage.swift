@@ -13,6 +13,10 @@ public struct LinkedDataset: Sendable, Hashable {
     /// `ARRAY[d."mk2", NULL::text, …]::text[]` (`NULL` for keys the table lacks), built only from
     /// validated identifiers.
     public var keys: String
+    /// `ARRAY[d."clk", d."clk_b1", …]::text[]`: the row's encoding and blocking tokens, as nodes
+    /// store them (`linkage_nodes.encoding`), or `NULL::text[]` when the dataset takes no part in
+    /// the fuzzy pass.
+    public var encoding: String
 }
 
 extension HubStore {
@@ -37,8 +41,15 @@ extension HubStore {
                 let column = DatasetTable.sqlName(for: key)
                 return dataset.carries[index] && columns.contains(column) && DatasetTable.isValidIdentifier(column) ? "d.\(quoted(column))" : "NULL::text"
             }
+            var encoding = "NULL::text[]"
+            if dataset.encoded, let parameters = plan.fuzzy?.parameters {
+                let encodingColumns = parameters.columns.map(DatasetTable.sqlName(for:))
+                if encodingColumns.allSatisfy({ columns.contains($0) && DatasetTable.isValidIdentifier($0) }) {
+                    encoding = "ARRAY[\(encodingColumns.map { "d.\(quoted($0))" }.joined(separator: ", "))]::text[]"
+                }
+            }
             result.append(LinkedDataset(dataset: dataset.name, view: quoted("current_" + dataset.name),
-                                        keys: "ARRAY[\(cells.joined(separator: ", "))]::text[]"))
+                                        keys: "ARRAY[\(cells.joined(separator: ", "))]::text[]", encoding: encoding))
         }
         return result
     }
@@ -106,7 +117,8 @@ extension HubStore {
     /// The report of the agreement's linkage as it now stands, from one pass over its nodes.
     private func linkageReport(agreementID: String, agreementVersion: Int, plan: LinkagePlan, run: LinkageReport.RunFigures,
                                in transaction: HubTransaction) async throws -> LinkageReport {
-        var tally = LinkageTally(datasets: plan.datasets.map(\.name), keys: plan.keys)
+        // The fuzzy pass is the last pass: its evidence is counted as a key's.
+        var tally = LinkageTally(datasets: plan.datasets.map(\.name), keys: plan.keys + (plan.fuzzy == nil ? [] : [LinkagePlan.fuzzyEvidence]))
         // Datasets and keys as 1-based positions in the plan's lists (0: linked by no key), so no
         // name is decoded per node; and nodes in arrays of up to 65,536, since decoding a row
         // costs far more than its figures (a row per node took seconds for a million nodes).
@@ -128,7 +140,7 @@ extension LinkageReport {
     /// The figures the audit entry keeps (integers only: the audit log's canonical JSON has no
     /// fractions; rates follow from the counts).
     var auditDetails: CanonicalJSON {
-        .object([
+        var details: [String: CanonicalJSON] = [
             "run": .integer(run.run),
             "linkage_key_id": .string(run.linkageKeyID ?? ""),
             "datasets_on_other_linkage_keys": .object((run.datasetsOnOtherLinkageKeys ?? [:]).mapValues(CanonicalJSON.string)),
@@ -142,6 +154,19 @@ extension LinkageReport {
             "merges_by_key": .object(run.mergesByKey.mapValues { .integer($0) }), "splits_by_key": .object(run.splitsByKey.mapValues { .integer($0) }),
             "conflicts": .object(run.conflicts.mapValues { .integer($0) }),
             "milliseconds": .integer(run.milliseconds),
+        ]
+        if let fuzzy = run.fuzzy { details["fuzzy"] = fuzzy.auditDetails }
+        return .object(details)
+    }
+}
+
+extension LinkageReport.FuzzyFigures {
+    /// Counts only: scores and the pairs themselves never leave the hub.
+    var auditDetails: CanonicalJSON {
+        .object([
+            "candidates": .integer(candidates), "nodes_read": .integer(nodesRead), "comparisons": .integer(comparisons),
+            "links": .integer(links), "review_pairs": .integer(reviewPairs),
+            "refused_datasets": .object(refusedDatasets.mapValues { .string($0) }),
         ])
     }
 }

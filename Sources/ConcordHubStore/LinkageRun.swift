@@ -99,28 +99,32 @@ struct LinkageRun {
         }
         figures.datasetsRead = changed.map(\.dataset.dataset)
         try await transaction.query("""
-            CREATE TEMP TABLE linkage_work (node bigint, dataset text, keys text[], records bigint, person bigint, evidence text, new boolean) ON COMMIT DROP
+            CREATE TEMP TABLE linkage_work (node bigint, dataset text, keys text[], records bigint, person bigint, evidence text, new boolean,
+                                            encoding text[]) ON COMMIT DROP
             """)
         guard !changed.isEmpty else { return }
         // New nodes are numbered from the nodes' own sequence, looked up once rather than per row.
         let sequence = try await transaction.query("SELECT pg_get_serial_sequence('linkage_nodes', 'node')").collect().first?.decode(String.self) ?? ""
         /// Each changed dataset's distinct key tuples of the extracts read, with their record
-        /// counts, into `linkage_work` as new nodes or into `linkage_current` to be compared.
+        /// counts and the encoding of one of their rows (the least, so that it is the same on
+        /// every run), into `linkage_work` as new nodes or into `linkage_current` to be compared.
         func readTuples(asNewNodes: Bool) async throws {
             for (dataset, extracts) in changed {
                 // The view and key array come from validated identifiers (LinkedDataset).
                 if asNewNodes {
                     try await transaction.query("""
                         INSERT INTO linkage_work
-                        SELECT nextval(\(sequence)::regclass), \(dataset.dataset), k, count(*), NULL, NULL, true FROM (
-                            SELECT \(unescaped: dataset.keys) AS k FROM \(unescaped: dataset.view) d WHERE d."_extract" = ANY(\(extracts))) s
+                        SELECT nextval(\(sequence)::regclass), \(dataset.dataset), k, count(*), NULL, NULL, true, min(e) FILTER (WHERE e[1] IS NOT NULL) FROM (
+                            SELECT \(unescaped: dataset.keys) AS k, \(unescaped: dataset.encoding) AS e FROM \(unescaped: dataset.view) d
+                            WHERE d."_extract" = ANY(\(extracts))) s
                         GROUP BY k
                         """)
                 } else {
                     try await transaction.query("""
                         INSERT INTO linkage_current
-                        SELECT \(dataset.dataset), k, count(*) FROM (
-                            SELECT \(unescaped: dataset.keys) AS k FROM \(unescaped: dataset.view) d WHERE d."_extract" = ANY(\(extracts))) s
+                        SELECT \(dataset.dataset), k, count(*), min(e) FILTER (WHERE e[1] IS NOT NULL) FROM (
+                            SELECT \(unescaped: dataset.keys) AS k, \(unescaped: dataset.encoding) AS e FROM \(unescaped: dataset.view) d
+                            WHERE d."_extract" = ANY(\(extracts))) s
                         GROUP BY k
                         """)
                 }
@@ -136,7 +140,7 @@ struct LinkageRun {
         }
         let changedNames = changed.map(\.dataset.dataset)
         try await transaction.query("""
-            CREATE TEMP TABLE linkage_current (dataset text NOT NULL, keys text[] NOT NULL, records bigint NOT NULL) ON COMMIT DROP
+            CREATE TEMP TABLE linkage_current (dataset text NOT NULL, keys text[] NOT NULL, records bigint NOT NULL, encoding text[]) ON COMMIT DROP
             """)
         try await transaction.query("CREATE TEMP TABLE linkage_touched (person bigint PRIMARY KEY) ON COMMIT DROP")
         try await readTuples(asNewNodes: false)
@@ -155,7 +159,7 @@ struct LinkageRun {
             """)
         try await transaction.query("""
             INSERT INTO linkage_work
-            SELECT nextval(\(sequence)::regclass), c.dataset, c.keys, c.records, NULL, NULL, true
+            SELECT nextval(\(sequence)::regclass), c.dataset, c.keys, c.records, NULL, NULL, true, c.encoding
             FROM linkage_current c
             WHERE NOT EXISTS (SELECT 1 FROM linkage_nodes n WHERE n.agreement_id = \(agreementID) AND n.dataset = c.dataset AND n.keys = c.keys)
             """)
@@ -179,11 +183,25 @@ struct LinkageRun {
                 JOIN linkage_new_values v ON v.value = u.value AND v.space = (\(spaces)::int[])[u.i]
                 ON CONFLICT DO NOTHING
                 """)
+            if plan.fuzzy != nil {
+                // A node sharing a blocking token with a new one may be its fuzzy match: its person
+                // is clustered again with it, so the fuzzy pass sees both (docs/pprl.md, section 5).
+                try await transaction.query("""
+                    INSERT INTO linkage_touched
+                    SELECT DISTINCT u.person
+                    FROM (SELECT n.person, unnest(n.encoding[2:]) AS token, generate_subscripts(n.encoding[2:], 1) AS i FROM linkage_nodes n
+                          WHERE n.agreement_id = \(agreementID) AND n.encoding IS NOT NULL) u
+                    JOIN (SELECT DISTINCT unnest(w.encoding[2:]) AS token, generate_subscripts(w.encoding[2:], 1) AS i FROM linkage_work w
+                          WHERE w.encoding IS NOT NULL) b ON b.token = u.token AND b.i = u.i
+                    WHERE u.person IS NOT NULL
+                    ON CONFLICT DO NOTHING
+                    """)
+            }
         }
         // The touched persons are few on a nightly run: their nodes are found by index.
         try await transaction.query("SET LOCAL enable_nestloop = on")
         try await transaction.query("""
-            INSERT INTO linkage_work SELECT n.node, n.dataset, n.keys, n.records, n.person, n.evidence, false
+            INSERT INTO linkage_work SELECT n.node, n.dataset, n.keys, n.records, n.person, n.evidence, false, n.encoding
             FROM linkage_nodes n JOIN linkage_touched t ON t.person = n.person WHERE n.agreement_id = \(agreementID)
             """)
         try await transaction.query("SET LOCAL enable_nestloop = off")
@@ -196,7 +214,7 @@ struct LinkageRun {
         var nodes: [Int64] = []
         var previousPersons: [Int64] = []
         var previousEvidence: [Int8] = []
-        let passIndex = Dictionary(uniqueKeysWithValues: plan.passes.enumerated().map { ($1.key, Int8($0)) })
+        let passIndex = Dictionary(uniqueKeysWithValues: (0..<passCount).map { (passKey($0), Int8($0)) })
         // Read in the table's order (new nodes were written in node order) and sorted here if
         // need be: cheaper than the database sorting millions of rows on disk.
         var sorted = true
@@ -241,7 +259,7 @@ struct LinkageRun {
             }
             uniqueValues.append(values)
         }
-        var clustering = PersonClustering(nodeCount: nodes.count, uniqueValues: uniqueValues, previousPersons: previousPersons, passCount: plan.passes.count)
+        var clustering = PersonClustering(nodeCount: nodes.count, uniqueValues: uniqueValues, previousPersons: previousPersons, passCount: passCount)
         for (passNumber, pass) in plan.passes.enumerated() {
             clustering.beginPass(passNumber)
             let column = pass.column + 1
@@ -261,6 +279,9 @@ struct LinkageRun {
                 clustering.link(group: group.map(index(of:)).sorted())
             }
         }
+        if let fuzzy = plan.fuzzy {
+            try await fuzzyPass(fuzzy, clustering: &clustering, nodes: nodes, index: index(of:))
+        }
         let roots = clustering.roots()
         let flaggedRoots = clustering.flaggedRoots()
         let identities = PersonIdentities(roots: roots, previousPersons: previousPersons, previousEvidence: previousEvidence,
@@ -270,7 +291,7 @@ struct LinkageRun {
             figures.conflicts[plan.keys[conflict.uniqueKey], default: 0] += count
         }
         for (pass, count) in clustering.ambiguousValues.enumerated() where count > 0 {
-            figures.ambiguousValues[plan.passes[pass].key] = count
+            figures.ambiguousValues[passKey(pass)] = count
         }
         for event in identities.events {
             let key = self.key(causing: event) ?? "none"
@@ -309,7 +330,7 @@ struct LinkageRun {
         try await transaction.connection.copyFrom(table: "linkage_result", columns: ["node", "person", "evidence", "flagged"], logger: transaction.logger) { writer in
             var buffer = ByteBuffer()
             for index in nodes.indices {
-                let key = evidence[index] >= 0 ? plan.passes[Int(evidence[index])].key : "\\N"
+                let key = evidence[index] >= 0 ? passKey(Int(evidence[index])) : "\\N"
                 // Keys are agreement match key names (`^[a-z][a-z0-9_]*$`): nothing to escape.
                 buffer.writeString("\(nodes[index])\t\(persons[index])\t\(key)\t\(flagged[index] ? "t" : "f")\n")
                 if buffer.readableBytes >= 1 << 20 {
@@ -320,8 +341,8 @@ struct LinkageRun {
             if buffer.readableBytes > 0 { try await writer.write(buffer) }
         }
         try await transaction.query("""
-            INSERT INTO linkage_nodes (agreement_id, node, dataset, keys, records, person, evidence, flagged)
-            SELECT \(agreementID), w.node, w.dataset, w.keys, w.records, r.person, r.evidence, r.flagged
+            INSERT INTO linkage_nodes (agreement_id, node, dataset, keys, records, person, evidence, flagged, encoding)
+            SELECT \(agreementID), w.node, w.dataset, w.keys, w.records, r.person, r.evidence, r.flagged, w.encoding
             FROM linkage_work w JOIN linkage_result r ON r.node = w.node WHERE w.new ORDER BY w.node
             """)
         try await transaction.query("""
@@ -334,7 +355,15 @@ struct LinkageRun {
 
     /// The key of the pass that caused a merge or split, if one did.
     private func key(causing event: PersonIdentities.Event) -> String? {
-        event.pass >= 0 ? plan.passes[event.pass].key : nil
+        event.pass >= 0 ? passKey(event.pass) : nil
+    }
+
+    /// The deterministic passes, then the fuzzy pass when the plan has one.
+    private var passCount: Int { plan.passes.count + (plan.fuzzy == nil ? 0 : 1) }
+
+    /// The evidence a pass stores: its key, or `fuzzy` for the pass after the deterministic ones.
+    private func passKey(_ pass: Int) -> String {
+        pass < plan.passes.count ? plan.passes[pass].key : LinkagePlan.fuzzyEvidence
     }
 
     private func record(events: [PersonIdentities.Event]) async throws {

@@ -29,6 +29,7 @@ struct Migration: Sendable {
         Migration(version: 6, name: "ig_sessions", bytes: PackageResources._006_ig_sessions_sql),
         Migration(version: 7, name: "retention", bytes: PackageResources._007_retention_sql),
         Migration(version: 8, name: "agency_keys", bytes: PackageResources._008_agency_keys_sql),
+        Migration(version: 9, name: "linkage_encodings", bytes: PackageResources._009_linkage_encodings_sql),
     ]
 
     /// The version a current database is at.

@@ -6,8 +6,8 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the hot paths on this machine.",
-        discussion: "The whole pseudonymise benchmark, with its Python baseline, is Benchmarks/run.sh (make bench).",
-        subcommands: [HMACBench.self]
+        discussion: "The whole pseudonymise benchmark, with its Python baseline, is Benchmarks/run.sh; the CLK comparison against anonlink is Benchmarks/clk.sh (both in make bench).",
+        subcommands: [HMACBench.self, CLKBench.self]
     )
 
     struct HMACBench: AsyncParsableCommand {

@@ -65,6 +65,12 @@ extension LinkageReport {
         lines.append("  persons by records: " + clusterSizes.map { "\($0.size): \($0.persons)" }.joined(separator: ", "))
         let conflicts = run.conflicts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         lines.append("  flagged persons (unique key disagrees): \(flaggedPersons)" + (conflicts.isEmpty ? "" : "; refused joins this run: " + conflicts.joined(separator: ", ")))
+        if let fuzzy = run.fuzzy {
+            lines.append("  fuzzy pass: \(fuzzy.candidates) candidates, \(fuzzy.comparisons) comparisons, \(fuzzy.links) links, \(fuzzy.reviewPairs) uncertain pairs in the review band (not merged)")
+            for (dataset, fingerprint) in fuzzy.refusedDatasets.sorted(by: { $0.key < $1.key }) {
+                lines.append("  fuzzy pass refused \(dataset): encoded under other parameters (\(fingerprint)); never compared")
+            }
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -25,14 +25,22 @@ struct LinkageStoreTests {
         let store: HubStore
         let agreement: Agreement
         let plan: LinkagePlan
+        /// Schemas used instead of the shipped ones (with an encoding, for the fuzzy pass).
+        var schemas: [String: DatasetSchema] = [:]
         var uploads: UInt8 = 0
 
+        func schema(_ dataset: String) throws -> DatasetSchema {
+            try schemas[dataset] ?? shippedSchema(dataset)
+        }
+
         /// Publishes hand-made rows of the fixture's four keys.
-        mutating func publish(_ dataset: String, _ rows: [[String]], agreements: [String]? = nil) async throws {
-            let table = try await store.ensureDatasetTable(schema: shippedSchema(dataset))
+        /// `encodings`, when given, are each row's encoding columns (`CLKParameters.columns`).
+        mutating func publish(_ dataset: String, _ rows: [[String]], encodings: [[String]]? = nil, agreements: [String]? = nil) async throws {
+            let table = try await store.ensureDatasetTable(schema: schema(dataset))
             let carried = LinkageStoreTests.keys.indices.filter { table.column(named: LinkageStoreTests.keys[$0]) != nil }
-            try await publish(dataset, columns: carried.map { LinkageStoreTests.keys[$0] }, agreements: agreements) { writer in
-                for row in rows { try await writer.append(row: carried.map { row[$0] }) }
+            let encodingColumns = encodings == nil ? [] : try schema(dataset).encoding?.columns ?? []
+            try await publish(dataset, columns: carried.map { LinkageStoreTests.keys[$0] } + encodingColumns, agreements: agreements) { writer in
+                for (index, row) in rows.enumerated() { try await writer.append(row: carried.map { row[$0] } + (encodings?[index] ?? [])) }
             }
         }
 
@@ -44,7 +52,7 @@ struct LinkageStoreTests {
             if try await store.agency(id: agency) == nil {
                 try await store.addAgency(id: agency, name: agency, publicKey: agencyKey(agency), by: .hub)
             }
-            let table = try await store.ensureDatasetTable(schema: shippedSchema(dataset))
+            let table = try await store.ensureDatasetTable(schema: schema(dataset))
             uploads += 1
             let shared = agreements ?? ["\(agreement.id).v\(agreement.version)"]
             let upload = try await store.startUpload(agencyID: agency, headerDigest: digest(uploads),
@@ -73,10 +81,23 @@ struct LinkageStoreTests {
         }
     }
 
-    func withFixture(_ body: (inout Fixture) async throws -> Void) async throws {
-        let (agreement, plan) = try Self.agreement()
+    /// - Parameter fuzzy: the fixture's datasets are given `encodings` (dataset → the linkage key
+    ///   version of its schema's encoding) and its agreement the fuzzy pass with this band.
+    func withFixture(fuzzy: FuzzyMatchPolicy? = nil, encodings: [String: Int] = [:], _ body: (inout Fixture) async throws -> Void) async throws {
+        var (agreement, plan) = try Self.agreement()
+        var schemas: [String: DatasetSchema] = [:]
+        if let fuzzy {
+            for (dataset, keyVersion) in encodings {
+                var schema = try shippedSchema(dataset)
+                schema.encoding = .standard(keyVersion: keyVersion)
+                schemas[dataset] = schema
+            }
+            agreement.linkage.fuzzy = fuzzy
+            let catalogue = SchemaCatalogue(try ["csc_referrals", "school_attendance", "police_da_incidents", "housing_cases"].map { try schemas[$0] ?? shippedSchema($0) })
+            plan = try LinkagePlan(agreement: agreement, catalogue: catalogue)
+        }
         try await withStore { store, _ in
-            var fixture = Fixture(store: store, agreement: agreement, plan: plan)
+            var fixture = Fixture(store: store, agreement: agreement, plan: plan, schemas: schemas)
             try await body(&fixture)
         }
     }

@@ -61,6 +61,35 @@ struct ReceivedExtractCheckTests {
         #expect(violations.first { $0.line == 4 && $0.column == "mk3" }?.reason.contains("version 2") == true)
     }
 
+    @Test("encodings are well formed and of the schema's key version")
+    func encodings() throws {
+        var encoded = schema
+        encoded.encoding = .standard(keyVersion: 4)
+        let key = try LinkageKey(version: 4, secret: Array(0..<32))
+        let header = ["First", "Last", "Born", "Home", "Age", "Outcome", "Notes"]
+        var pseudonymiser = RecordPseudonymiser(schema: encoded, key: key, columns: try ExtractHeader.columns(of: header, for: encoded),
+                                                clk: try CLKEncoder(parameters: .standard(keyVersion: 4), key: key))
+        let output = pseudonymiser.pseudonymise(CSVRecordBatch(records: [header, ["Ann", "Lee", "01/02/2003", "CM1 1AA", "12", "A", "x"]]), skippingFirst: true)
+        var parser = CSVParser()
+        let agentRow = try #require(try (output.output.withUnsafeBytes { try parser.consume($0) } + parser.finish()).flatMap(\.strings).first)
+        var check = ReceivedExtractCheck(schema: encoded)
+        try check.checkHeader(encoded.pseudonymisedColumns)
+        #expect(Array(encoded.pseudonymisedColumns.suffix(3)) == ["clk", "clk_b1", "clk_b2"])
+        let otherVersion = try CLKEncoder(parameters: .standard(keyVersion: 5), key: try LinkageKey(version: 5, secret: Array(0..<32)))
+        let fields = Array(agentRow[..<5])
+        let rows = [
+            encoded.pseudonymisedColumns,
+            agentRow,
+            fields + [otherVersion.filter { _ in "SMITH" }.text(keyVersion: 5), "", ""],
+            fields + ["c4:" + String(repeating: "A", count: 170), agentRow[6], "k5:" + String(repeating: "A", count: 43)],
+        ]
+        let violations = check.check(CSVRecordBatch(records: rows), skippingFirst: true)
+        #expect(Set(violations.map { "\($0.line) \($0.column ?? "*")" }) == ["3 clk", "4 clk", "4 clk_b2"])
+        #expect(violations.first { $0.line == 3 }?.reason.contains("version 5") == true)
+        // Without an encoding in the schema (or under agreements not permitting it), the columns are refused.
+        #expect(throws: ReceivedExtractViolation.self) { try ReceivedExtractCheck(schema: schema).checkHeader(encoded.pseudonymisedColumns) }
+    }
+
     @Test("generalised shapes", arguments: [
         (Generalisation.year, "2003", true), (.year, "03", false), (.yearMonth, "2003-12", true), (.yearMonth, "2003-00", false),
         (.postcodeDistrict, "SW1A", true), (.postcodeDistrict, "SW1A 1AA", false), (.postcodeDistrict, "GIR", true),

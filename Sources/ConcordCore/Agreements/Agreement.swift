@@ -118,11 +118,15 @@ public struct Agreement: Sendable, Hashable {
         public var datasets: [String]
         /// In pass order, strongest first.
         public var matchKeys: [String]
+        /// The fuzzy pass after the deterministic ones (`linkage.fuzzy`, `docs/pprl.md`): its
+        /// threshold and review band; `nil` when the agreement does not permit it.
+        public var fuzzy: FuzzyMatchPolicy?
 
-        public init(permitted: Bool, datasets: [String], matchKeys: [String]) {
+        public init(permitted: Bool, datasets: [String], matchKeys: [String], fuzzy: FuzzyMatchPolicy? = nil) {
             self.permitted = permitted
             self.datasets = datasets
             self.matchKeys = matchKeys
+            self.fuzzy = fuzzy
         }
     }
 

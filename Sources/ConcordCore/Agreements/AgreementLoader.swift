@@ -352,10 +352,10 @@ private struct AgreementLoader {
     }
 
     private mutating func loadLinkage(_ node: Node) -> Agreement.Linkage? {
-        guard let map = reader.mapping(node, "linkage", allowed: ["permitted", "datasets", "match_keys"]) else { return nil }
+        guard let map = reader.mapping(node, "linkage", allowed: ["permitted", "datasets", "match_keys", "fuzzy"]) else { return nil }
         guard let permitted = reader.required(map, "permitted").flatMap({ reader.boolean($0, map.path("permitted")) }) else { return nil }
         guard permitted else {
-            for key in ["datasets", "match_keys"] where map[key] != nil {
+            for key in ["datasets", "match_keys", "fuzzy"] where map[key] != nil {
                 reader.report(map[key], map.path(key), "linkage is not permitted, so there is nothing to list here")
             }
             return Agreement.Linkage(permitted: false, datasets: [], matchKeys: [])
@@ -375,7 +375,30 @@ private struct AgreementLoader {
                 reader.report(map["match_keys"], map.path("match_keys"), "match key \(key) links nothing: \(which)", code: "unknown-match-key")
             }
         }
-        return Agreement.Linkage(permitted: true, datasets: datasets, matchKeys: keys)
+        let fuzzy = map["fuzzy"].flatMap { loadFuzzy($0, map.path("fuzzy")) }
+        return Agreement.Linkage(permitted: true, datasets: datasets, matchKeys: keys, fuzzy: fuzzy)
+    }
+
+    /// `fuzzy: {threshold: 0.8, review_floor: 0.7}`, each optional (the standard band by default).
+    private mutating func loadFuzzy(_ node: Node, _ path: String) -> FuzzyMatchPolicy? {
+        guard let map = reader.mapping(node, path, allowed: ["threshold", "review_floor"]) else { return nil }
+        func fraction(_ key: String, default value: Double) -> Double? {
+            guard let node = map[key] else { return value }
+            guard let text = reader.string(node, map.path(key)) else { return nil }
+            guard let number = Double(text), number.isFinite else {
+                reader.report(node, map.path(key), "'\(text)' is not a number")
+                return nil
+            }
+            return number
+        }
+        guard let threshold = fraction("threshold", default: FuzzyMatchPolicy.standard.threshold),
+              let floor = fraction("review_floor", default: FuzzyMatchPolicy.standard.reviewFloor) else { return nil }
+        do {
+            return try FuzzyMatchPolicy(threshold: threshold, reviewFloor: floor)
+        } catch {
+            reader.report(node, path, "\(error)")
+            return nil
+        }
     }
 
     private mutating func loadOutputs(_ node: Node) -> Agreement.Outputs? {

@@ -116,7 +116,10 @@ public struct Decision: Sendable, Hashable {
             if provider.agency != agency {
                 deny("not-a-provider", "\(dataset) is contributed by \(provider.agency), not \(agency)")
             }
-            let keys = agreement.linkage.permitted && agreement.linkage.datasets.contains(dataset) ? Set(agreement.linkage.matchKeys) : []
+            let linked = agreement.linkage.permitted && agreement.linkage.datasets.contains(dataset)
+            var keys: Set<String> = linked ? Set(agreement.linkage.matchKeys) : []
+            // An encoding (docs/pprl.md) serves the fuzzy pass alone: its columns only where that is permitted.
+            if linked, agreement.linkage.fuzzy != nil { keys.formUnion(CLKParameters.standardColumns) }
             let fields = Set(permission.fields.map(\.field))
             for column in columns where !fields.contains(column) && !keys.contains(column) {
                 deny("field-not-permitted", "\(dataset).\(column) is not permitted by the agreement")

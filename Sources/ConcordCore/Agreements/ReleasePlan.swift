@@ -10,15 +10,20 @@ public struct ReleasePlan: Sendable, Hashable {
     public var matchKeys: [String]
     /// In the schema's order.
     public var fields: [Field]
+    /// The privacy-preserving encoding sent after the fields (`docs/pprl.md`), when the schema
+    /// defines one and every agreement lets it be used for fuzzy linkage.
+    public var encoding: CLKParameters?
 
-    /// The columns of the pseudonymised extract, in order.
-    public var columns: [String] { matchKeys + fields.map(\.field) }
+    /// The columns of the pseudonymised extract, in order: match keys, fields, then the
+    /// encoding's `clk` and blocking tokens.
+    public var columns: [String] { matchKeys + fields.map(\.field) + (encoding?.columns ?? []) }
 
     /// Everything the schema lets leave: all match keys, quasi-identifiers at the schema's
     /// generalisation, attributes as they are.
     public init(schema: DatasetSchema) {
         matchKeys = schema.matchKeys.map(\.name)
         fields = schema.releasableFields.map { Field(field: $0.name, generalisation: $0.role == .quasiIdentifier ? $0.generalisation : nil) }
+        encoding = schema.encoding
     }
 
     /// What `agency` may send of `schema`'s dataset under all of `agreements` at once.
@@ -55,6 +60,10 @@ public struct ReleasePlan: Sendable, Hashable {
             fields.append(Field(field: field.name, generalisation: coarsest))
         }
         self.fields = fields
+        // Encodings serve fuzzy linkage alone: sent only when every agreement links the dataset fuzzily.
+        encoding = permissions.allSatisfy { agreement, _ in
+            agreement.linkage.permitted && agreement.linkage.datasets.contains(schema.dataset) && agreement.linkage.fuzzy != nil
+        } ? schema.encoding : nil
     }
 }
 

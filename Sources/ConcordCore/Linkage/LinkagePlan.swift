@@ -27,7 +27,26 @@ public struct LinkagePlan: Sendable, Hashable {
         public var name: String
         /// Per entry of `LinkagePlan.keys`: whether the dataset's schema defines that key.
         public var carries: [Bool]
+        /// Whether the dataset's encodings take part in the fuzzy pass.
+        public var encoded = false
     }
+
+    /// The fuzzy pass after the deterministic ones (`docs/pprl.md`, section 5), when the
+    /// agreement permits it.
+    public var fuzzy: Fuzzy?
+
+    public struct Fuzzy: Sendable, Hashable {
+        public var policy: FuzzyMatchPolicy
+        /// The encoding parameters every compared dataset was encoded under.
+        public var parameters: CLKParameters
+        /// Linked datasets whose schema encodes under other parameters or another linkage key
+        /// version than the first encoded dataset: never compared (the hub refuses), with their
+        /// fingerprint.
+        public var refused: [String: String]
+    }
+
+    /// The evidence a fuzzy link is stored and reported with.
+    public static let fuzzyEvidence = "fuzzy"
 
     /// The plan of `agreement`, with the keys' definitions from `catalogue`.
     ///
@@ -55,6 +74,22 @@ public struct LinkagePlan: Sendable, Hashable {
             }
             datasets.append(Dataset(name: name, carries: carries))
         }
+        if let policy = agreement.linkage.fuzzy {
+            // A key named as the fuzzy evidence would make the two indistinguishable.
+            if keys.contains(Self.fuzzyEvidence) { throw .reservedKeyName(Self.fuzzyEvidence) }
+            var chosen: CLKParameters?
+            var refused: [String: String] = [:]
+            for index in datasets.indices {
+                guard let encoding = catalogue.schemas[datasets[index].name]?.encoding else { continue }
+                if let chosen, (try? chosen.requireComparable(with: encoding)) == nil {
+                    refused[datasets[index].name] = encoding.fingerprint
+                    continue
+                }
+                chosen = encoding
+                datasets[index].encoded = true
+            }
+            if let chosen { fuzzy = Fuzzy(policy: policy, parameters: chosen, refused: refused) }
+        }
         self.datasets = datasets
         var passes: [Pass] = []
         var uniqueKeys: [Int] = []
@@ -80,7 +115,11 @@ public struct LinkagePlan: Sendable, Hashable {
     /// rebuilt rather than updated.
     public var signature: String {
         let keyPart = passes.map { pass in ([pass.key] + pass.comparedWith.map { keys[$0] }).joined(separator: "~") }.joined(separator: ",")
-        return "concord-linkage/1;keys=\(keyPart);unique=\(uniqueKeys.map { keys[$0] }.joined(separator: ","));datasets=\(datasets.map(\.name).joined(separator: ","))"
+        let base = "concord-linkage/1;keys=\(keyPart);unique=\(uniqueKeys.map { keys[$0] }.joined(separator: ","));datasets=\(datasets.map(\.name).joined(separator: ","))"
+        // A linkage made without the fuzzy pass, or under another band or encoding, is rebuilt.
+        guard let fuzzy else { return base }
+        let encoded = datasets.filter(\.encoded).map(\.name).joined(separator: ",")
+        return base + ";fuzzy=\(fuzzy.parameters.fingerprint):\(fuzzy.policy.threshold)/\(fuzzy.policy.reviewFloor):\(encoded)"
     }
 }
 
@@ -101,6 +140,7 @@ public enum LinkagePlanError: Error, Sendable, Hashable, CustomStringConvertible
     case unknownDataset(String)
     case undefinedKey(String)
     case inconsistentKey(String, datasets: [String])
+    case reservedKeyName(String)
 
     public var description: String {
         switch self {
@@ -108,6 +148,7 @@ public enum LinkagePlanError: Error, Sendable, Hashable, CustomStringConvertible
         case .unknownDataset(let name): "no schema describes dataset \(name)"
         case .undefinedKey(let key): "match key \(key) is defined by none of the linked datasets' schemas"
         case .inconsistentKey(let key, let datasets): "match key \(key) is defined differently by \(datasets.joined(separator: " and ")): their values could never match"
+        case .reservedKeyName(let name): "a match key may not be named \(name) when the fuzzy pass is permitted: it is the fuzzy links' evidence"
         }
     }
 }

@@ -105,12 +105,32 @@ public struct LinkageReport: Sendable, Hashable, Codable {
         /// Datasets whose newest extract is under another linkage key (dataset → key id): their
         /// records are not linked until their agency sends an extract under `linkageKeyID`.
         public var datasetsOnOtherLinkageKeys: [String: String]?
+        /// The fuzzy pass, when the agreement permits it (counts only: never a score or pseudonym).
+        public var fuzzy: FuzzyFigures?
 
         public init(run: Int, newNodes: Int = 0, removedNodes: Int = 0, clusteredNodes: Int = 0, merges: Int = 0, splits: Int = 0,
                     conflicts: [String: Int] = [:], ambiguousValues: [String: Int] = [:], milliseconds: Int = 0) {
             (self.run, self.newNodes, self.removedNodes, self.clusteredNodes) = (run, newNodes, removedNodes, clusteredNodes)
             (self.merges, self.splits, self.conflicts, self.ambiguousValues, self.milliseconds) = (merges, splits, conflicts, ambiguousValues, milliseconds)
         }
+    }
+
+    /// What the fuzzy pass of a run did (`docs/pprl.md`, section 5).
+    public struct FuzzyFigures: Sendable, Hashable, Codable {
+        /// Nodes the deterministic passes left alone that have an encoding.
+        public var candidates = 0
+        /// Nodes sharing a blocking token with a candidate, candidates included: what was read.
+        public var nodesRead = 0
+        public var comparisons = 0
+        /// Pairs joined (evidence `fuzzy`).
+        public var links = 0
+        /// Pairs scoring in the review band whose nodes linked to nothing: uncertain, not joined.
+        public var reviewPairs = 0
+        /// Linked datasets whose encodings were refused, with their parameters' fingerprint: their
+        /// schema encodes under other parameters or another linkage key version.
+        public var refusedDatasets: [String: String] = [:]
+
+        public init() {}
     }
 
     /// The bucket a person with `records` records falls in.

@@ -59,4 +59,13 @@ enum Base64 {
         }
         return output
     }
+
+    /// Decodes the URL-safe alphabet without padding (how match keys and CLK filters are written);
+    /// `nil` for anything else.
+    static func decodeURLSafeUnpadded(_ text: some Collection<UInt8>) -> [UInt8]? {
+        guard text.count % 4 != 1, !text.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "=") }) else { return nil }
+        var standardText = text.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: "+") : $0 == UInt8(ascii: "_") ? UInt8(ascii: "/") : $0 }
+        standardText += Array(repeating: UInt8(ascii: "="), count: (4 - text.count % 4) % 4)
+        return decode(String(decoding: standardText, as: UTF8.self))
+    }
 }

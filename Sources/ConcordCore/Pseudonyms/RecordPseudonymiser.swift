@@ -9,9 +9,14 @@ public struct RecordPseudonymiser: Sendable {
     /// - Parameters:
     ///   - columns: for each schema field, its column in the extract (`ExtractHeader.columns`).
     ///   - release: what leaves the agency; by default everything the schema allows.
-    public init(schema: DatasetSchema, key: LinkageKey, columns: [Int], release: ReleasePlan? = nil, nicknames: NicknameTable = .shipped) {
+    ///   - clk: the encoder of the release's encoding (`ReleasePlan.encoding`), which every row then
+    ///     ends with (`CLKParameters.columns`); `nil` exactly when the release has none.
+    public init(schema: DatasetSchema, key: LinkageKey, columns: [Int], release: ReleasePlan? = nil, nicknames: NicknameTable = .shipped,
+                clk: CLKEncoder? = nil) {
         precondition(columns.count == schema.fields.count)
-        plan = Plan(schema: schema, key: key, columns: columns, release: release ?? ReleasePlan(schema: schema), nicknames: nicknames)
+        let release = release ?? ReleasePlan(schema: schema)
+        precondition(clk?.parameters == release.encoding, "the encoder must be that of the release's encoding")
+        plan = Plan(schema: schema, key: key, columns: columns, release: release, nicknames: nicknames, clk: clk)
         scratch = Scratch(fields: schema.fields.count, components: plan.components.count)
     }
 
@@ -71,9 +76,12 @@ private final class Plan: Sendable {
     let componentFields: [Int?]
     let releasable: [(field: Int, generalisation: Generalisation?)]
     let tables: KeyTables
+    let clk: CLKEncoder?
+    /// For each component the CLK encoding uses, its index in `components`.
+    let clkComponents: [MatchKeyComponent: Int]
     var keyCount: Int { tables.prefixRanges.count }
 
-    init(schema: DatasetSchema, key: LinkageKey, columns: [Int], release: ReleasePlan, nicknames: NicknameTable) {
+    init(schema: DatasetSchema, key: LinkageKey, columns: [Int], release: ReleasePlan, nicknames: NicknameTable, clk: CLKEncoder?) {
         self.schema = schema
         validators = schema.fields.map { FieldValidator(field: $0, dialect: schema.dialect) }
         columnOfField = columns
@@ -97,6 +105,13 @@ private final class Plan: Sendable {
         }
         tables.partStarts.append(tables.partComponents.count)
         self.tables = tables
+        self.clk = clk
+        var clkComponents: [MatchKeyComponent: Int] = [:]
+        for component in clk?.parameters.components ?? [] {
+            if !distinct.contains(component) { distinct.append(component) }
+            clkComponents[component] = distinct.firstIndex(of: component)!
+        }
+        self.clkComponents = clkComponents
         components = distinct
         componentFields = distinct.map { component in schema.fields.firstIndex { $0.identity == component.source } }
         releasable = release.fields.map { released in
@@ -142,6 +157,14 @@ private final class Plan: Sendable {
             let value = scratch.values[field]
             let text = generalisation.map { value.generalised($0) } ?? value.normalisedText
             if let text { writer.appendField(text) } else { writer.appendEmptyField() }
+        }
+        if let clk {
+            let values = scratch.componentValues, clkComponents = clkComponents
+            let value: (MatchKeyComponent) -> String? = { component in clkComponents[component].flatMap { values[$0] } }
+            writer.appendField(clk.filter(value).text(keyVersion: clk.parameters.keyVersion))
+            for token in clk.blockingTokens(value) {
+                if let token { writer.appendField(token) } else { writer.appendEmptyField() }
+            }
         }
         writer.endRecord()
     }

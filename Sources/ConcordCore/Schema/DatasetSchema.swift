@@ -14,9 +14,13 @@ public struct DatasetSchema: Sendable, Hashable {
     public var fields: [Field]
     /// Strongest first.
     public var matchKeys: [MatchKeyDefinition]
+    /// The privacy-preserving encoding every record also carries (`fuzzy_encoding:`,
+    /// `docs/pprl.md`), with the linkage key version it is made under; `nil`: none.
+    public var encoding: CLKParameters?
 
     public init(dataset: String, version: Int, title: String, description: String? = nil, providerType: String? = nil,
-                dialect: CSVDialect = CSVDialect(), fields: [Field], matchKeys: [MatchKeyDefinition]) {
+                dialect: CSVDialect = CSVDialect(), fields: [Field], matchKeys: [MatchKeyDefinition], encoding: CLKParameters? = nil) {
+        self.encoding = encoding
         self.dataset = dataset
         self.version = version
         self.title = title

@@ -28,7 +28,7 @@ private struct DatasetSchemaLoader {
 
     mutating func load(_ text: String) -> DatasetSchema? {
         guard let root = reader.parse(text),
-              let top = reader.mapping(root, "", allowed: ["format", "dataset", "version", "title", "description", "provider_type", "csv", "fields", "match_keys"])
+              let top = reader.mapping(root, "", allowed: ["format", "dataset", "version", "title", "description", "provider_type", "csv", "fields", "match_keys", "fuzzy_encoding"])
         else { return nil }
 
         if let node = reader.required(top, "format"), let format = reader.string(node, "format"), format != DatasetSchema.format {
@@ -53,9 +53,35 @@ private struct DatasetSchemaLoader {
             reader.report(top["match_keys"], "match_keys", "key '\(key.name)' has the same name as a field; output columns must be distinct")
         }
 
+        let encoding = top["fuzzy_encoding"].flatMap { loadEncoding($0, fields: fields) }
+        for column in encoding?.columns ?? [] where fields.contains(where: { $0.name == column }) || matchKeys.contains(where: { $0.name == column }) {
+            reader.report(top["fuzzy_encoding"], "fuzzy_encoding", "the encoding's column '\(column)' has the name of a field or match key; output columns must be distinct")
+        }
+
         guard let dataset, let version, let title else { return nil }
         return DatasetSchema(dataset: dataset, version: version, title: title, description: description,
-                             providerType: providerType, dialect: dialect, fields: fields, matchKeys: matchKeys)
+                             providerType: providerType, dialect: dialect, fields: fields, matchKeys: matchKeys, encoding: encoding)
+    }
+
+    /// `fuzzy_encoding: {scheme: concord-clk/1, parameters: standard, key_version: N}`: the only
+    /// parameter set of `concord-clk/1` is the standard one (`docs/pprl.md`, section 3).
+    private mutating func loadEncoding(_ node: Node, fields: [Field]) -> CLKParameters? {
+        guard let map = reader.mapping(node, "fuzzy_encoding", allowed: ["scheme", "parameters", "key_version"]) else { return nil }
+        _ = reader.required(map, "scheme").flatMap { reader.keyword($0, map.path("scheme"), in: [CLKParameters.scheme]) }
+        _ = reader.required(map, "parameters").flatMap { reader.keyword($0, map.path("parameters"), in: ["standard"]) }
+        var keyVersion: Int?
+        if let node = reader.required(map, "key_version"), let value = reader.integer(node, map.path("key_version")) {
+            if LinkageKey.versions.contains(value) { keyVersion = value } else {
+                reader.report(node, map.path("key_version"), "\(value) is not a linkage key version (\(LinkageKey.versions.lowerBound) to \(LinkageKey.versions.upperBound))")
+            }
+        }
+        guard let keyVersion else { return nil }
+        let parameters = CLKParameters.standard(keyVersion: keyVersion)
+        let identities = fields.compactMap(\.identity)
+        if !parameters.components.contains(where: { identities.contains($0.source) }) {
+            reader.report(node, "fuzzy_encoding", "the schema has no field the encoding reads (surname, forename, date_of_birth or postcode identities)")
+        }
+        return parameters
     }
 
     private mutating func loadDialect(_ node: Node) -> CSVDialect? {
