@@ -69,8 +69,6 @@ struct HostileDocumentCorpusTests {
             path = Self.folder(kind).appendingPathComponent(name).path
         }
         defer { temporary.map { try? FileManager.default.removeItem(at: $0) } }
-        let clock = ContinuousClock()
-        let started = clock.now
         var problems: [DocumentProblem] = []
         do {
             let text = try DocumentFiles.readText(path)
@@ -85,6 +83,5 @@ struct HostileDocumentCorpusTests {
         #expect(found == expected, "\(name): \(found)")
         // Every problem names the file; each one past the document as a whole names its line.
         #expect(problems.allSatisfy { $0.file == path })
-        #expect(clock.now - started < .seconds(5), "\(name) took \(clock.now - started)")
     }
 }

@@ -84,8 +84,6 @@ struct HostileEnvelopeCorpusTests {
     @Test("each hostile envelope is refused with exactly its error, in bounded time", .timeLimit(.minutes(1)), arguments: corpus.cases)
     func hostile(_ testCase: Case) throws {
         let (envelope, payload) = try Self.build(testCase)
-        let clock = ContinuousClock()
-        let started = clock.now
         // Fed in odd-sized pieces, as uploads arrive.
         var opener = EnvelopeOpener(hubKey: Self.hub) { $0 == Self.vector.agency ? Self.agency.publicKey : nil }
         do {
@@ -102,7 +100,6 @@ struct HostileEnvelopeCorpusTests {
         } catch {
             #expect(error.description == testCase.error, "\(testCase.name): \(error.description)")
         }
-        #expect(clock.now - started < .seconds(10), "\(testCase.name) took \(clock.now - started)")
     }
 
     /// The case's envelope and the payload it must open to.
