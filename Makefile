@@ -12,18 +12,19 @@ SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?=
 SWIFT_TEST_FLAGS ?=
 ARGS ?=
+FUZZ_SECONDS ?= 60
 
 # Release builds use the CPU's population count instruction (x86-64 since 2008; the baseline
 # target lacks it, and the CLK comparison of docs/pprl.md runs about 5x slower without it).
 CPU_FLAGS := $(if $(filter x86_64,$(shell uname -m)),-Xswiftc -Xcc -Xswiftc -mpopcnt,)
 RELEASE_BUILD = $(SWIFT) build -c release $(CPU_FLAGS) $(SWIFT_BUILD_FLAGS)
 
-.PHONY: help deps build test docker-check release demo bench clean
+.PHONY: help deps build test docker-check release demo bench fuzz clean
 
 help: ## List the targets
 	@echo 'Concord make targets:'
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-zA-Z_-]*:.*## / { printf "  %-9s %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
-	@echo 'Variables: SWIFT_TEST_FLAGS (test), SWIFT_BUILD_FLAGS (build, release, demo, bench), ARGS (demo, bench)'
+	@echo 'Variables: SWIFT_TEST_FLAGS (test), SWIFT_BUILD_FLAGS (build, release, demo, bench), ARGS (demo, bench), FUZZ_SECONDS (fuzz)'
 
 deps: ## Install missing Debian packages (PostgreSQL 15, libssl-dev, libpq-dev, ...)
 	scripts/install-deps.sh
@@ -53,5 +54,8 @@ bench: deps ## Benchmarks with the release build: pseudonymise, agent push, hub 
 	bash Benchmarks/clk.sh
 	scripts/with-test-postgres.sh bash Benchmarks/audit.sh
 
-clean: ## Remove .build, demo-output, bench-output and browser-output
-	rm -rf .build demo-output bench-output browser-output
+fuzz: ## libFuzzer on the CSV reader, envelope opener, schema and agreement loaders, FUZZ_SECONDS each (default 60); findings in fuzz-output/
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+clean: ## Remove .build, .build-fuzz, demo-output, bench-output, browser-output and fuzz-output
+	rm -rf .build .build-fuzz demo-output bench-output browser-output fuzz-output

@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        // Tests only: property-based checks (round trips, idempotence, the decision function).
+        .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
     ],
     targets: [
         // Pre-keyed HMAC-SHA256 over the system's libcrypto: the hot loop of pseudonymisation.
@@ -120,7 +122,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConcordCoreTests",
-            dependencies: ["ConcordCore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["ConcordCore", "ConcordFiles", .product(name: "Crypto", package: "swift-crypto"), .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(name: "ConcordAgentTests", dependencies: ["ConcordAgent", "ConcordFiles"]),
         .testTarget(name: "ConcordHubTests", dependencies: ["ConcordHub"]),

@@ -45,7 +45,8 @@ public struct PseudonymiseJob: Sendable {
         guard let first = try batches.next(), let header = first.firstRecord else {
             throw CSVFileError.empty(inputPath)
         }
-        let columns = try ExtractHeader.columns(of: header, for: schema)
+        let columns: [Int]
+        do { columns = try ExtractHeader.columns(of: header, for: schema) } catch { throw CSVFileError.header(inputPath, error) }
         let release = release ?? ReleasePlan(schema: schema)
         // A release with an encoding (the schema's `fuzzy_encoding`, permitted by the agreements)
         // ends every row with it; a linkage key of another version than the schema's is refused.

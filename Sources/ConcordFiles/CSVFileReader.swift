@@ -40,11 +40,14 @@ public struct CSVFileReader {
 public enum CSVFileError: Error, Sendable, CustomStringConvertible {
     case empty(String)
     case malformed(String, CSVError)
+    /// The header line does not name the schema's columns.
+    case header(String, HeaderMismatch)
 
     public var description: String {
         switch self {
         case .empty(let path): "\(path) is empty: a CSV file starts with a header line naming its columns"
         case .malformed(let path, let error): "\(path): \(error). Nothing was written."
+        case .header(let path, let mismatch): "\(path): \(mismatch)"
         }
     }
 }

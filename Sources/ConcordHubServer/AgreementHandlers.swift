@@ -8,8 +8,7 @@ extension HubService {
     func changeAgreementState(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated,
                               to status: AgreementStateChange.Status) async throws -> Response {
         let user = try person(caller)
-        var request = request
-        let body = try Self.decode(DecisionBody.self, from: await request.collectBody(upTo: 64 << 10))
+        let body = try await Self.jsonBody(DecisionBody.self, of: request)
         guard let id = context.parameters.get("agreement_id") else { throw Problem(.notFound, "agreement.not-found", "no agreement named") }
         // An IG officer may stop only agreements they are a party's IG contact or an approver of.
         if user.role == .igOfficer, let held = try await store.heldAgreements(catalogue: catalogue)[id]?.agreement,

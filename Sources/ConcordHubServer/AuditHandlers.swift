@@ -77,17 +77,27 @@ extension HubService {
     /// Empty values (a form's untouched fields) are no filter.
     static func auditFilter(_ request: Request) throws -> AuditFilter {
         let parameters = request.uri.queryParameters
-        func value(_ name: String) -> String? { parameters[Substring(name)].map(String.init).flatMap { $0.isEmpty ? nil : $0 } }
+        // PostgreSQL's text holds no NUL, and no audit field holds any control character.
+        func checked(_ name: String, _ text: String) throws -> String {
+            guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw Problem.badRequest("request.invalid-parameter", "\(name) must not contain control characters")
+            }
+            return text
+        }
+        func value(_ name: String) throws -> String? {
+            guard let text = parameters[Substring(name)].map(String.init), !text.isEmpty else { return nil }
+            return try checked(name, text)
+        }
         func time(_ name: String) throws -> String? {
-            guard let text = value(name) else { return nil }
+            guard let text = try value(name) else { return nil }
             guard let time = AuditFilter.time(text) else {
                 throw Problem.badRequest("request.invalid-parameter", "\(name) must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ")
             }
             return time
         }
         return AuditFilter(
-            actor: value("actor"), actions: parameters[values: "action"].flatMap { $0.split(separator: ",").map(String.init) },
-            subject: value("subject"), agreement: value("agreement"), dataset: value("dataset"), since: try time("since"), until: try time("until"))
+            actor: try value("actor"), actions: try parameters[values: "action"].flatMap { $0.split(separator: ",").map(String.init) }.map { try checked("action", $0) },
+            subject: try value("subject"), agreement: try value("agreement"), dataset: try value("dataset"), since: try time("since"), until: try time("until"))
     }
 
     /// `answer` with the evidence of the entry recording `action` on `subject` as its `audit`

@@ -8,6 +8,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import NIOSSL
 import Logging
+import NIOCore
 
 /// Builds the hub's HTTP application from its parts: the route table (`HubEndpoint.all`), each
 /// route authenticated before its handler runs, every answer measured and every problem counted.
@@ -180,6 +181,12 @@ extension HubService {
             metrics.requestFinished(endpoint: endpoint, status: response.status.code, duration: ContinuousClock.now - start)
             return response
         } catch let problem as Problem {
+            metrics.problem(problem.code)
+            metrics.requestFinished(endpoint: endpoint, status: problem.status.code, duration: ContinuousClock.now - start)
+            throw problem
+        } catch is NIOTooManyBytesError {
+            // A body past the limit the handler collects it up to.
+            let problem = Problem(.contentTooLarge, "request.too-large", "the request body is larger than \(endpoint.path) takes (docs/openapi.yaml)")
             metrics.problem(problem.code)
             metrics.requestFinished(endpoint: endpoint, status: problem.status.code, duration: ContinuousClock.now - start)
             throw problem

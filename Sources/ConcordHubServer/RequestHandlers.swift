@@ -15,8 +15,7 @@ extension HubService {
 
     func createRequest(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
         let user = try person(caller)
-        var request = request
-        let body = try await Self.decode(CreateRequestBody.self, from: request.collectBody(upTo: 64 << 10))
+        let body = try await Self.jsonBody(CreateRequestBody.self, of: request)
         let asked = try body.validated()
         guard let agreement = try await store.agreementsInForce(catalogue: catalogue)[asked.agreement] else {
             try await store.audit(AuditEntry(actor: .user(user.id), action: "request.create", subject: asked.agreement, outcome: "refused",
@@ -67,8 +66,7 @@ extension HubService {
 
     func decideRequest(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated, approve: Bool) async throws -> Response {
         let user = try person(caller)
-        var request = request
-        let body = try await Self.decode(DecisionBody.self, from: request.collectBody(upTo: 64 << 10))
+        let body = try await Self.jsonBody(DecisionBody.self, of: request)
         let record = try await decide(try Self.requestID(context), by: user, approve: approve, reason: body.reason)
         return try json(await requestAnswer(record), status: .ok)
     }
@@ -250,7 +248,14 @@ extension HubService {
         return DatasetField(datasets[0], text)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, from body: ByteBuffer) throws -> T {
+    /// A request's JSON body (at most 64 KiB), refused when it says it is something else.
+    static func jsonBody<T: Decodable>(_ type: T.Type, of request: Request) async throws -> T {
+        if let contentType = request.headers[.contentType],
+           contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() != "application/json" {
+            throw Problem(.unsupportedMediaType, "request.content-type", "the body must be application/json, not \(contentType.prefix(64))")
+        }
+        var request = request
+        let body = try await request.collectBody(upTo: 64 << 10)
         do {
             return try JSONDecoder().decode(type, from: Data(Array(buffer: body)))
         } catch {

@@ -87,7 +87,7 @@ struct PseudonymiseJobTests {
     func headerMismatch() async throws {
         let directory = try TemporaryDirectory()
         _ = try directory.write("in.csv", "First,Last,Born,Outcome,NHS\nA,B,01/01/2000,A,123\n")
-        await #expect(throws: HeaderMismatch.self) { try await job(directory, rejects: "rejects.csv").run() }
+        await #expect(throws: CSVFileError.self) { try await job(directory, rejects: "rejects.csv").run() }
         #expect(directory.contents == ["in.csv"])
     }
 

@@ -18,7 +18,7 @@ struct EnvelopeFixture {
 
     /// Seals `payload`, fed to the sealer in pieces of `pieceSize`.
     static func seal(_ payload: [UInt8], manifest: EnvelopeManifest? = nil, hubKey: Curve25519.KeyAgreement.PublicKey = hub.publicKey,
-                     pieceSize: Int = 1000, suite: Envelope.Suite = .x25519AES256GCM) throws -> (envelope: [UInt8], header: Int) {
+                     pieceSize: Int = 1000, suite: Envelope.Suite = .x25519AES256GCM, chunkSize: Int = chunkSize) throws -> (envelope: [UInt8], header: Int) {
         var sealer = try EnvelopeSealer(manifest: manifest ?? Self.manifest(for: payload), hubKey: hubKey, signingKey: agency, suite: suite, chunkSize: chunkSize)
         var output = sealer.header
         var offset = 0

@@ -133,7 +133,7 @@ struct RecordPseudonymiserTests {
         var wrong = peopleHeader
         wrong[1] = "Forename"
         wrong.append("Ref")
-        #expect(throws: HeaderMismatch(dataset: "people", version: 1, missing: ["First"], unexpected: ["Forename"], duplicated: ["Ref"])) {
+        #expect(throws: HeaderMismatch(dataset: "people", version: 1, schemaFields: schema.fields.count, missing: ["First"], unexpected: ["Forename"], duplicated: ["Ref"])) {
             try ExtractHeader.columns(of: wrong, for: schema)
         }
     }

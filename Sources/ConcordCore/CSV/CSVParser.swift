@@ -232,7 +232,7 @@ public struct CSVError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unterminatedQuotedField:
             "line \(line): a quoted field starts here and is never closed"
         case .recordTooLarge(let maximum):
-            "line \(line): the record is larger than \(maximum) bytes; is the file really CSV with this delimiter?"
+            "line \(line): the record is larger than \(maximum) bytes, so the file is probably not CSV with this delimiter (or a quote is never closed)"
         }
     }
 }

@@ -9,6 +9,8 @@ public struct YAMLDocumentReader {
     /// Upper bound on the input size: schemas and agreements are small, and a bound keeps a
     /// hostile file from exhausting memory before it is even parsed.
     public static let maximumDocumentBytes = 1 << 20
+    /// libyaml's limit on nested lists and mappings, which keeps its parser's stack bounded.
+    static let maximumNesting = 1000
 
     public let file: String
     public private(set) var problems: [DocumentProblem] = []
@@ -22,6 +24,10 @@ public struct YAMLDocumentReader {
     public mutating func parse(_ text: String) -> Node? {
         guard text.utf8.count <= Self.maximumDocumentBytes else {
             report(nil, "", "the file is \(text.utf8.count) bytes; documents are at most \(Self.maximumDocumentBytes)")
+            return nil
+        }
+        if let problem = YAMLShapeCheck.problem(in: text, file: file) {
+            problems.append(problem)
             return nil
         }
         do {
@@ -80,10 +86,17 @@ public struct YAMLDocumentReader {
         return nil
     }
 
-    /// A scalar's source text.
+    /// A scalar's source text. Control characters other than tab and line breaks are refused: a
+    /// double-quoted YAML string can hold any (`"\0"`), PostgreSQL's text cannot hold NUL, and
+    /// none belongs in a name, a date or prose.
     public mutating func string(_ node: Node, _ path: String) -> String? {
         guard case .scalar(let scalar) = node else {
             report(node, path, "expected a single value, not a list or mapping")
+            return nil
+        }
+        if let control = scalar.string.unicodeScalars.first(where: { $0.value < 0x20 && $0 != "\t" && $0 != "\n" && $0 != "\r" || $0.value == 0x7F }) {
+            let hex = String(control.value, radix: 16, uppercase: true)
+            report(node, path, "contains the control character U+\(String(repeating: "0", count: 4 - hex.count))\(hex); write plain text")
             return nil
         }
         return scalar.string
@@ -190,7 +203,11 @@ public struct YAMLDocumentReader {
              .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
             let detail = context.map { "\($0.text) " } ?? ""
-            problems.append(DocumentProblem(file: file, line: mark.line, column: mark.column, path: "", message: "not valid YAML: \(detail)\(problem)"))
+            // libyaml's own words name a C function the reader cannot call.
+            let message = problem.hasPrefix("Maximum nesting level reached")
+                ? "lists and mappings are nested more than \(Self.maximumNesting) deep here; documents need only a few levels"
+                : "not valid YAML: \(detail)\(problem)"
+            problems.append(DocumentProblem(file: file, line: mark.line, column: mark.column, path: "", message: message))
         case .duplicatedKeysInMapping(let duplicates, let context):
             // Yams marks the first occurrence only: name the keys so every repeat can be found.
             let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")

@@ -304,6 +304,14 @@ public struct EnvelopeOpener {
 
 /// Why an envelope was refused. Messages never include payload content.
 public enum EnvelopeError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Text from a manifest not yet authenticated, as an error may show it: quoted, at most 64
+    /// characters, control and non-ASCII characters escaped, so that a refusal (logged, audited,
+    /// sent back) cannot carry a megabyte, a NUL or a terminal escape from a stranger.
+    static func shown(_ text: String) -> String {
+        let escaped = text.unicodeScalars.prefix(64).map { $0.escaped(asASCII: true) }.joined()
+        return "'\(escaped)\(text.unicodeScalars.count > 64 ? "…" : "")'"
+    }
+
     case notAnEnvelope
     case unsupportedVersion(Int)
     case unsupportedSuite(Int)
@@ -322,7 +330,7 @@ public enum EnvelopeError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unsupportedSuite(let suite): "envelope suite \(suite) is not one this version of Concord reads (1, 2)"
         case .invalidHeader(let reason): "invalid envelope header: \(reason)"
         case .invalidManifest(let reason): "invalid envelope manifest: \(reason)"
-        case .unknownAgency(let agency): "the envelope claims to come from \(agency), which is not a registered agency"
+        case .unknownAgency(let agency): "the envelope claims to come from \(Self.shown(agency)), which is not a registered agency"
         case .badSignature(let agency): "the envelope's signature is not \(agency)'s: it was altered or signed with another key"
         case .chunkRejected(let index): "chunk \(index) does not open: the envelope was altered, its chunks reordered or duplicated, or it was sealed to another hub key"
         case .truncated(let reason): "the envelope is truncated: \(reason)"

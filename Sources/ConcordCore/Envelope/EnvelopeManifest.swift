@@ -68,7 +68,7 @@ public struct EnvelopeManifest: Sendable, Hashable {
         guard case .object(let members) = value else { throw .invalidManifest("not a JSON object") }
         let expected: Set<String> = ["format", "agency", "dataset", "schema_version", "agreements", "extract_date", "rows", "columns",
                                      "linkage_key_id", "compression", "payload_bytes", "payload_sha256", "created", "mode"]
-        if let unknown = Set(members.keys).subtracting(expected).sorted().first { throw .invalidManifest("unknown key '\(unknown)'") }
+        if let unknown = Set(members.keys).subtracting(expected).sorted().first { throw .invalidManifest("unknown key \(EnvelopeError.shown(unknown))") }
         func string(_ key: String) throws(EnvelopeError) -> String {
             guard case .string(let text)? = members[key] else { throw .invalidManifest("'\(key)' must be a string") }
             return text
@@ -94,7 +94,7 @@ public struct EnvelopeManifest: Sendable, Hashable {
         }
         let compression = try string("compression")
         guard Self.compressions.contains(compression) else {
-            throw .invalidManifest("compression '\(compression)' is not one this version reads (\(Self.compressions.joined(separator: ", ")))")
+            throw .invalidManifest("compression \(EnvelopeError.shown(compression)) is not one this version reads (\(Self.compressions.joined(separator: ", ")))")
         }
         var mode = Mode.snapshot
         if members["mode"] != nil {
