@@ -54,8 +54,8 @@ struct AccessMatrixTests {
     terminateAgreement    | 401 auth.missing | 403 auth.role | 403 auth.role   | 403 auth.role    | 403 auth.role         | 409 agreement.state | 409 agreement.state | 403 auth.user-disabled | 403 auth.role
     readAudit             | 401 auth.missing | 403 auth.role | 403 auth.role   | 403 auth.role    | 403 auth.role         | 2xx              | 403 auth.role    | 403 auth.user-disabled | 403 auth.role
     getCheckpoint         | 2xx          | 2xx              | 2xx              | 2xx              | 2xx                   | 2xx              | 2xx              | 2xx                    | 2xx
-    auditInclusionProof   | 401 auth.missing | 2xx          | 404 audit.no-proof | 403 auth.role    | 403 auth.role         | 2xx              | 403 auth.role    | 403 auth.user-disabled | 401 auth.stale
-    auditConsistencyProof | 401 auth.missing | 2xx          | 2xx              | 403 auth.role    | 403 auth.role         | 2xx              | 403 auth.role    | 403 auth.user-disabled | 401 auth.stale
+    auditInclusionProof   | 401 auth.missing | 2xx          | 404 audit.no-proof | 404 audit.no-proof | 404 audit.no-proof  | 2xx              | 403 auth.role    | 403 auth.user-disabled | 401 auth.stale
+    auditConsistencyProof | 401 auth.missing | 2xx          | 2xx              | 2xx              | 2xx                   | 2xx              | 403 auth.role    | 403 auth.user-disabled | 401 auth.stale
     createRequest         | 401 auth.missing | 403 auth.role | 403 auth.role   | 2xx              | 403 request.refused   | 403 request.refused | 403 auth.role | 403 auth.user-disabled | 403 auth.role
     listRequests          | 401 auth.missing | 403 auth.role | 403 auth.role   | 2xx              | 2xx                   | 2xx              | 403 auth.role    | 403 auth.user-disabled | 403 auth.role
     getRequest            | 401 auth.missing | 403 auth.role | 403 auth.role   | 2xx              | 404 request.not-found | 2xx              | 403 auth.role    | 403 auth.user-disabled | 403 auth.role
