@@ -3,6 +3,7 @@
 #   make test SWIFT_TEST_FLAGS='--filter ConcordCoreTests'
 #   make demo ARGS='--people 20000 --seed 7'   (--exit: stop the hub at the end)
 #   make bench ARGS='...'
+#   make soak                                  (longer load; not part of make test)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -19,7 +20,7 @@ FUZZ_SECONDS ?= 60
 CPU_FLAGS := $(if $(filter x86_64,$(shell uname -m)),-Xswiftc -Xcc -Xswiftc -mpopcnt,)
 RELEASE_BUILD = $(SWIFT) build -c release $(CPU_FLAGS) $(SWIFT_BUILD_FLAGS)
 
-.PHONY: help deps build test docker-check release demo bench fuzz clean
+.PHONY: help deps build test docker-check release demo bench soak fuzz clean
 
 help: ## List the targets
 	@echo 'Concord make targets:'
@@ -32,9 +33,10 @@ deps: ## Install missing Debian packages (PostgreSQL 15, libssl-dev, libpq-dev, 
 build: deps ## Debug build (swift build)
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 
-test: deps docker-check ## Run all tests against a throwaway PostgreSQL (CONCORD_TEST_DATABASE_URL), then the IG dashboard in headless Chromium
+test: deps docker-check ## Run all tests against a throwaway PostgreSQL (CONCORD_TEST_DATABASE_URL), then the IG dashboard in headless Chromium, then schemathesis against docs/openapi.yaml
 	scripts/with-test-postgres.sh $(SWIFT) test $(SWIFT_TEST_FLAGS)
 	scripts/browser-test.sh
+	scripts/api-test.sh
 
 docker-check: deps ## Validate docker/compose.yaml (docker-compose config; no Docker engine needed)
 	docker-compose -f docker/compose.yaml config -q
@@ -46,16 +48,21 @@ demo: deps ## The whole exchange in demo-output/, hub left running until Ctrl-C 
 	$(RELEASE_BUILD)
 	scripts/demo.sh $(ARGS)
 
-bench: deps ## Benchmarks with the release build: pseudonymise, agent push, hub ingest, linkage, CLK comparison vs anonlink, audit log; results in bench-output/ (ARGS to Benchmarks/run.sh)
+bench: deps ## Benchmarks with the release build: pseudonymise, agent push, hub ingest, linkage, CLK comparison vs anonlink, audit log, load; results in bench-output/ (ARGS to Benchmarks/run.sh)
 	$(RELEASE_BUILD)
 	bash Benchmarks/run.sh $(ARGS)
 	bash Benchmarks/ingest.sh
 	bash Benchmarks/linkage.sh
 	bash Benchmarks/clk.sh
 	scripts/with-test-postgres.sh bash Benchmarks/audit.sh
+	bash Benchmarks/load.sh
+
+soak: deps ## Long load with the release build: 20 agencies x 10 pushes of 20,000 rows, analysts and an IG officer (bench-output/load/)
+	$(RELEASE_BUILD)
+	bash Benchmarks/load.sh --uploads 10 --rows 20000 --calls 5000 --seconds 3600
 
 fuzz: ## libFuzzer on the CSV reader, envelope opener, schema and agreement loaders, FUZZ_SECONDS each (default 60); findings in fuzz-output/
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
-clean: ## Remove .build, .build-fuzz, demo-output, bench-output, browser-output and fuzz-output
-	rm -rf .build .build-fuzz demo-output bench-output browser-output fuzz-output
+clean: ## Remove .build, .build-fuzz, demo-output, bench-output, browser-output, api-output and fuzz-output
+	rm -rf .build .build-fuzz demo-output bench-output browser-output api-output fuzz-output

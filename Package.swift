@@ -154,7 +154,7 @@ let package = Package(
         .testTarget(name: "ConcordSynthTests", dependencies: ["ConcordSynth", "ConcordCore"]),
         .testTarget(
             name: "ConcordEndToEndTests",
-            dependencies: ["ConcordCore", "ConcordHubStore", "ConcordTestSupport"]
+            dependencies: ["ConcordCore", "ConcordHubStore", "ConcordTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
     ],
     swiftLanguageModes: [.v6]

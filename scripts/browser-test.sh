@@ -24,22 +24,7 @@ source scripts/lib-hub.sh
 trap hub_stop EXIT
 rm -rf "$OUT"
 mkdir -p "$OUT"
-hub_start "$(pwd)/$OUT/hub" || die "the hub did not start"
-HUB="$OUT/hub"
-"$CONCORD" agreement apply --config "$HUB/hub.yaml" --as browser-test Agreements/*.yaml > /dev/null
-agency=essex-police
-"$CONCORD" keys new-agency --id "$agency" --out "$OUT/agency/keys" > /dev/null
-"$CONCORD" hub agency add --config "$HUB/hub.yaml" --as browser-test --id "$agency" --name "Essex Police" \
-    --public-key "$(cat "$OUT/agency/keys/$agency.agency-signing.pub")" > /dev/null
-(umask 077
- "$CONCORD" hub user add --config "$HUB/hub.yaml" --as browser-test --id n-carrow --role analyst 2> /dev/null > "$OUT/n-carrow.token"
- "$CONCORD" hub user add --config "$HUB/hub.yaml" --as browser-test --id i-thackeray --role ig-officer 2> /dev/null > "$OUT/i-thackeray.token")
-
-"$CONCORD" keys new-linkage-key --out "$OUT/linkage.key" > /dev/null 2>&1
-"$CONCORD" synth --seed 3 --people 300 --out "$OUT/extracts" > /dev/null
-agent_config "$OUT/agency/agent.yaml" "$agency" police_da_incidents "$(pwd)/$OUT/extracts/police_da_incidents.csv" \
-    early-help-domestic-abuse "$(pwd)/$OUT/linkage.key"
-"$CONCORD" agent push --config "$OUT/agency/agent.yaml" > "$OUT/push.log" 2>&1 || { cat "$OUT/push.log" >&2; die "the agent's push failed"; }
+small_exchange "$OUT" || die "the hub did not start, or the agent's push failed"
 
 export CONCORD_HUB_URL="$HUB_URL"
 request=$(CONCORD_TOKEN_FILE="$OUT/n-carrow.token" "$CONCORD" request create --agreement early-help-domestic-abuse --purpose EH-DA \

@@ -7,6 +7,7 @@
 #   libpq-dev     PostgreSQL client library and pg_config
 #   libzstd-dev   zstd, which compresses envelope payloads (CZstd)
 #   python3       helper one-liners in scripts (free ports, CSV counts)
+#   python3-venv  the venv schemathesis is installed into by scripts/api-test.sh (pip, from PyPI)
 #   python3-yaml  the Python implementation of the pseudonym spec (cross-checked by the tests)
 #   curl          the demo asks the hub what it holds
 #   python3-cryptography  the Python opener of the envelope test vector (cross-checked by the tests)
@@ -23,7 +24,7 @@
 # to create that cluster. Existing clusters are never touched.
 set -euo pipefail
 
-PACKAGES=(postgresql libssl-dev libpq-dev libzstd-dev python3 python3-yaml python3-cryptography time make curl docker-compose
+PACKAGES=(postgresql libssl-dev libpq-dev libzstd-dev python3 python3-venv python3-yaml python3-cryptography time make curl docker-compose
           chromium chromium-driver python3-selenium)
 PG_MAJOR=15
 DROPIN_DIR=/etc/postgresql-common/createcluster.d

@@ -8,7 +8,7 @@ extension HubService {
     func changeAgreementState(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated,
                               to status: AgreementStateChange.Status) async throws -> Response {
         let user = try person(caller)
-        let body = try await Self.jsonBody(DecisionBody.self, of: request)
+        let reason = try DecisionBody.validReason(try await Self.jsonBody(DecisionBody.self, of: request).reason)
         guard let id = context.parameters.get("agreement_id") else { throw Problem(.notFound, "agreement.not-found", "no agreement named") }
         // An IG officer may stop only agreements they are a party's IG contact or an approver of.
         if user.role == .igOfficer, let held = try await store.heldAgreements(catalogue: catalogue)[id]?.agreement,
@@ -17,7 +17,7 @@ extension HubService {
         }
         let change: AgreementStateChange
         do {
-            change = try await store.changeAgreementState(id: id, to: status, reason: body.reason ?? "", on: today, by: .user(user.id))
+            change = try await store.changeAgreementState(id: id, to: status, reason: reason, on: today, by: .user(user.id))
         } catch let error as HubStoreError {
             guard case .agreementState = error else { throw error }
             throw Problem(.conflict, "agreement.state", error.description)

@@ -29,6 +29,7 @@ public enum HubApplication {
         let service = try service(configuration: configuration, store: store, keys: keys, catalogue: catalogue, logger: logger, linkage: linkage, now: now)
         let router = Router(context: HubRequestContext.self)
         router.add(middleware: AuditContextMiddleware())
+        router.add(middleware: RequestShapeMiddleware())
         let authenticator = Authenticator(store: store, refusals: refusals ?? RefusalAudit(store: store), now: now)
         let gate = RequestGate(limit: configuration.limits.maxConcurrentRequests)
         for endpoint in HubEndpoint.all {
@@ -198,14 +199,29 @@ extension HubService {
         }
     }
 
+    /// Ready when the database answers within `readinessSeconds`: while PostgreSQL is down the
+    /// pool waits for a connection without end, and a probe that hangs tells a load balancer
+    /// nothing (found by HubFaultTests, stopping PostgreSQL under a running hub).
     private func ready() async throws -> Response {
         do {
-            try await store.readiness()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await store.readiness() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(Self.readinessSeconds))
+                    throw Problem(.serviceUnavailable, "hub.not-ready", "the database did not answer within \(Self.readinessSeconds) s")
+                }
+                defer { group.cancelAll() }
+                try await group.next()
+            }
+        } catch let problem as Problem {
+            throw problem
         } catch {
             throw Problem(.serviceUnavailable, "hub.not-ready", "\(error)")
         }
         return Self.text("ready")
     }
+
+    static let readinessSeconds = 2
 
     private func whoami(_ request: Request, _ context: HubRequestContext, _ caller: Authenticated) async throws -> Response {
         guard case .person(let user) = caller else { throw Problem.forbidden("auth.role", "for people only") }

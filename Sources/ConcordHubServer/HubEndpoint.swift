@@ -71,6 +71,18 @@ public struct HubEndpoint: Sendable, Hashable {
                                                        callers: requesters)
     public static let download = HubEndpoint(method: .get, path: "/v1/downloads/{token}", operationID: "download", callers: requesters)
 
+    /// The methods served on a concrete request path (`/v1/requests/3f…/cancel`), in table order;
+    /// empty when no endpoint's path matches it.
+    static func methods(servingPath path: String) -> [HTTPRequest.Method] {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return all.filter { endpoint in
+            let template = endpoint.path.split(separator: "/", omittingEmptySubsequences: false)
+            return template.count == parts.count && zip(template, parts).allSatisfy { pattern, part in
+                pattern.hasPrefix("{") ? !part.isEmpty : pattern == part
+            }
+        }.map(\.method)
+    }
+
     /// Every endpoint the hub serves.
     public static let all: [HubEndpoint] = [
         health, ready, metrics, openAPI, getRegister, startUpload, listUploads, getUpload, appendUpload, completeUpload,

@@ -74,9 +74,7 @@ extension HubService {
     /// Approves or denies a pending request as `user`, with the reason that goes into the audit
     /// log, and makes an approved request's output: the one path of the API and the IG dashboard.
     func decide(_ id: UUID, by user: UserRecord, approve: Bool, reason: String?) async throws -> RequestRecord {
-        guard let reason = reason?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty, reason.count <= 4000 else {
-            throw Problem.badRequest("request.invalid", "a reason of at most 4000 characters is required: {\"reason\": \"…\"} (it goes into the audit log)")
-        }
+        let reason = try DecisionBody.validReason(reason)
         guard let existing = try await store.request(id: id) else { throw Self.notFound(id) }
         // A request references an applied agreement (a foreign key), and every applied id is in force here.
         let agreement = try await store.agreementsInForce(catalogue: catalogue)[existing.request.agreementID]!
@@ -316,7 +314,9 @@ private struct CreateRequestBody: Decodable {
     func validated() throws -> Valid {
         var problems: [String] = []
         // Bounded here because they reach the database and the audit log before the agreement judges them.
-        func plain(_ text: String, limit: Int) -> Bool { !text.isEmpty && text.utf8.count <= limit && !text.contains(where: \.isNewline) }
+        func plain(_ text: String, limit: Int) -> Bool {
+            !text.isEmpty && text.unicodeScalars.count <= limit && !text.contains(where: \.isNewline) && !TextInput.hasNUL(text)
+        }
         if !(agreement.map { plain($0, limit: 64) } ?? false) { problems.append("agreement: the agreement's id is required (at most 64 characters)") }
         if !(purpose.map { plain($0, limit: 32) } ?? false) { problems.append("purpose: the purpose code is required (at most 32 characters)") }
         let datasets = datasets ?? []
@@ -331,7 +331,9 @@ private struct CreateRequestBody: Decodable {
         if level == nil { problems.append("level: row_level or aggregate") }
         let asOf = as_of.flatMap { CivilDate(iso: $0) }
         if as_of != nil && asOf == nil { problems.append("as_of: a date, YYYY-MM-DD") }
-        if (justification?.count ?? 0) > 4000 { problems.append("justification: at most 4000 characters") }
+        if let justification, justification.unicodeScalars.count > 4000 || TextInput.hasNUL(justification) {
+            problems.append("justification: at most 4000 characters, without U+0000")
+        }
         guard problems.isEmpty, let agreement, let purpose, let level else {
             throw Problem(.badRequest, "request.invalid", "the request is not valid", reasons: problems)
         }
@@ -342,4 +344,14 @@ private struct CreateRequestBody: Decodable {
 /// `POST /v1/requests/{id}/approve` and `/deny`, `POST /v1/agreements/{id}/suspend` and `/terminate`.
 struct DecisionBody: Decodable {
     var reason: String?
+
+    /// The reason trimmed, which goes into the audit log: required, at most 4000 characters
+    /// (Unicode scalars, as `maxLength` in docs/openapi.yaml counts them), without U+0000.
+    static func validReason(_ reason: String?) throws(Problem) -> String {
+        guard let reason, reason.unicodeScalars.count <= 4000, !TextInput.hasNUL(reason),
+              case let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines), !trimmed.isEmpty else {
+            throw Problem.badRequest("request.invalid", "a reason of at most 4000 characters is required: {\"reason\": \"…\"} (it goes into the audit log)")
+        }
+        return trimmed
+    }
 }

@@ -86,7 +86,7 @@ struct UploadSpool: Sendable {
                 ?? Array(remaining).withUnsafeBufferPointer { pwrite(descriptor, $0.baseAddress, $0.count, off_t(position)) }
             guard written > 0 else {
                 if written < 0 && errno == EINTR { continue }
-                throw FileError(path: directory, action: "write", code: errno)
+                throw Self.failure(action: "write", in: directory)
             }
             remaining = remaining.dropFirst(written)
             position += written
@@ -94,6 +94,16 @@ struct UploadSpool: Sendable {
     }
 
     private func sync(_ descriptor: Int32) throws {
-        guard fsync(descriptor) == 0 else { throw FileError(path: directory, action: "fsync", code: errno) }
+        guard fsync(descriptor) == 0 else { throw Self.failure(action: "fsync", in: directory) }
+    }
+
+    /// A full disk is the operator's to fix and the agent's to wait for: a 507 it retries later
+    /// (what was acknowledged stays durable; bytes past it are cut on the next append). Any other
+    /// failure is the hub's own, a 500 with the error in its log.
+    private static func failure(action: String, in directory: String) -> any Error {
+        let code = errno
+        guard code == ENOSPC || code == EDQUOT else { return FileError(path: directory, action: action, code: code) }
+        return Problem(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), "hub.no-space",
+                       "the hub's data disk is full (\(action) in its upload spool): the bytes acknowledged so far are kept; send the rest later")
     }
 }

@@ -99,6 +99,9 @@ struct WebPages: Sendable {
             let name = decode(parts[0])
             if fields[name] == nil { fields[name] = parts.count > 1 ? decode(parts[1]) : "" }
         }
+        if fields.contains(where: { TextInput.hasNUL($0.key) || TextInput.hasNUL($0.value) }) {
+            throw Problem.badRequest("request.invalid", "the form holds U+0000 (NUL), which no text at the hub may")
+        }
         return fields
     }
 

@@ -45,6 +45,33 @@ struct HubServerTests {
         }
     }
 
+    /// What schemathesis found (scripts/api-test.sh): a method not served on an API path is a
+    /// 405 naming those served; U+0000 in a query, a request's field or a reason is a 400, never
+    /// the 500 PostgreSQL's `text` made of it; reasons are bounded for agreements as for requests.
+    @Test func methodsNotServedAndNULTextAreRefusedCleanly() async throws {
+        try await TestHub.with { hub in
+            let trace = try await hub.send(.trace, "/v1/whoami")
+            #expect(trace.status == 405 && trace.problemCode == "request.method-not-allowed", "\(trace.text)")
+            #expect(trace.headers.first { $0.0.lowercased() == "allow" }?.1 == "GET")
+            let delete = try await hub.send(.delete, "/v1/uploads/\(UUID().uuidString.lowercased())")
+            #expect(delete.status == 405 && delete.headers.first { $0.0.lowercased() == "allow" }?.1 == "GET, PATCH", "\(delete.text)")
+            #expect(try await hub.send(.get, "/v1/no-such-path").status == 404)
+
+            let officer = try await hub.store.addUser(id: "i-thackeray", role: .igOfficer, by: .operator("tests")).token
+            let analyst = try await hub.store.addUser(id: "n-carrow", role: .analyst, by: .operator("tests")).token
+            let query = try await hub.send(.get, "/v1/audit?actor=a%00b", headers: [("Authorization", "Bearer \(officer)")])
+            #expect(query.status == 400 && query.problemCode == "request.invalid-parameter", "\(query.text)")
+            let body = Array(#"{"agreement":"early-help-domestic-abuse","purpose":"EH\u0000DA","datasets":["police_da_incidents"],"fields":["GENDER"],"level":"aggregate"}"#.utf8)
+            let request = try await hub.send(.post, "/v1/requests", body: body, headers: [("Authorization", "Bearer \(analyst)"), ("Content-Type", "application/json")])
+            #expect(request.status == 400 && request.problemCode == "request.invalid" && request.text.contains("purpose"), "\(request.text)")
+            for reason in [#""x\u0000""#, "\"" + String(repeating: "a", count: 4001) + "\""] {
+                let suspend = try await hub.send(.post, "/v1/agreements/early-help-domestic-abuse/suspend", body: Array(#"{"reason":\#(reason)}"#.utf8),
+                                                 headers: [("Authorization", "Bearer \(officer)"), ("Content-Type", "application/json")])
+                #expect(suspend.status == 400 && suspend.problemCode == "request.invalid", "\(suspend.text)")
+            }
+        }
+    }
+
     /// Each endpoint admits exactly the callers its table row names: 401 without credentials,
     /// 403 with the wrong kind or role, and neither for an admitted caller.
     @Test func everyEndpointChecksItsCallers() async throws {
