@@ -40,10 +40,18 @@ struct HubFaultTests {
     @Test("SIGKILL during a linkage run: the run is rolled back, and the next one links every published row")
     func killDuringLinkage() async throws {
         try await withExchange { exchange, client in
-            _ = try await exchange.push(killingWhen: """
-                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
-                  AND query LIKE '%linkage\\_%'
-                """, on: client)
+            // A small extract links in milliseconds, quicker than a poll may see. Holding a SHARE
+            // lock on linkage_nodes stops the run where it stores its nodes, mid-transaction,
+            // until the hub is killed; the lock goes with this transaction.
+            try await client.withConnection { connection in
+                try await connection.query("BEGIN", logger: testLogger)
+                try await connection.query("LOCK TABLE linkage_nodes IN SHARE MODE", logger: testLogger)
+                _ = try await exchange.push(killingWhen: """
+                    SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
+                      AND query LIKE '%linkage\\_%'
+                    """, on: client)
+                try await connection.query("ROLLBACK", logger: testLogger)
+            }
             try await exchange.resume(client, restartingHub: true)
             let linked = try await asyncConcord("hub", "link", "--config", exchange.hub.config, "--as", "tests", "--agreement", Self.agreement, "--format", "json")
             #expect(linked.status == 0, "\(linked.error)")
