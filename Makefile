@@ -34,7 +34,7 @@ build: deps ## Debug build (swift build)
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 
 test: deps docker-check ## Run all tests against a throwaway PostgreSQL (CONCORD_TEST_DATABASE_URL), then the IG dashboard in headless Chromium, then schemathesis against docs/openapi.yaml
-	scripts/with-test-postgres.sh $(SWIFT) test $(SWIFT_TEST_FLAGS)
+	SWIFT=$(SWIFT) scripts/with-test-postgres.sh scripts/swift-test.sh $(SWIFT_TEST_FLAGS)
 	scripts/browser-test.sh
 	scripts/api-test.sh
 

@@ -44,6 +44,8 @@ let package = Package(
             ],
             resources: [.embedInCode("Resources/nicknames.csv")]
         ),
+        // Child processes started with posix_spawn and reaped with waitpid (PostgreSQL's tools, the tests' commands).
+        .target(name: "ConcordProcess"),
         // Files read and written in bounded memory, appearing complete or not at all.
         .target(name: "ConcordFiles", dependencies: ["ConcordCore"]),
         // What runs at an agency: key files, the streaming pseudonymise pipeline, its configuration,
@@ -64,7 +66,7 @@ let package = Package(
         .target(
             name: "ConcordHubStore",
             dependencies: [
-                "ConcordCore", "ConcordFiles",
+                "ConcordCore", "ConcordFiles", "ConcordProcess",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -129,7 +131,7 @@ let package = Package(
         // Fresh databases on the test PostgreSQL, for the test targets that need one.
         .target(
             name: "ConcordTestSupport",
-            dependencies: ["ConcordHubStore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")]
+            dependencies: ["ConcordHubStore", "ConcordProcess", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "ConcordHubStoreTests",
@@ -142,7 +144,7 @@ let package = Package(
         .testTarget(
             name: "ConcordHubServerTests",
             dependencies: [
-                "ConcordHubServer", "ConcordHubStore", "ConcordAgent", "ConcordCore", "ConcordFiles", "ConcordSynth", "ConcordTestSupport",
+                "ConcordHubServer", "ConcordHubStore", "ConcordAgent", "ConcordCore", "ConcordFiles", "ConcordProcess", "ConcordSynth", "ConcordTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -154,7 +156,7 @@ let package = Package(
         .testTarget(name: "ConcordSynthTests", dependencies: ["ConcordSynth", "ConcordCore"]),
         .testTarget(
             name: "ConcordEndToEndTests",
-            dependencies: ["ConcordCore", "ConcordHubStore", "ConcordTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
+            dependencies: ["ConcordCore", "ConcordHubStore", "ConcordProcess", "ConcordTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -45,7 +45,11 @@ public enum HubApplication {
         }
         IGDashboard(service: service, pages: try WebPages(), authenticator: authenticator, settings: configuration.ig, secure: configuration.tls != nil)
             .register(on: router, gate: gate)
-        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.limits.requestTimeoutSeconds))))
+        let limits = configuration.limits
+        let http1 = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [RequestDeadlineHandler(headTimeout: .seconds(Int64(limits.headerTimeoutSeconds)),
+                                                               bodyTimeout: .seconds(Int64(limits.requestTimeoutSeconds)))],
+            idleTimeout: .seconds(Int64(limits.requestTimeoutSeconds))))
         let server: HTTPServerBuilder
         if let tls = configuration.tls {
             let certificates = try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map { NIOSSLCertificateSource.certificate($0) }

@@ -19,8 +19,12 @@ public struct HubConfiguration: Sendable, Hashable {
         public var maxRequestBytes = 64 << 20
         /// Largest envelope an upload may announce.
         public var maxEnvelopeBytes = 64 << 30
-        /// A request whose body has not fully arrived by then is abandoned (its upload stays resumable).
+        /// A request whose body has not fully arrived this long after its head is abandoned, and
+        /// its connection closed (its upload stays resumable).
         public var requestTimeoutSeconds = 300
+        /// A connection that has not sent a whole request head this long after it opened (or
+        /// after the previous response) is closed: slow senders cannot hold connections.
+        public var headerTimeoutSeconds = 30
         /// Requests handled at once; more wait for a slot.
         public var maxConcurrentRequests = 64
 
@@ -142,10 +146,12 @@ public struct HubConfiguration: Sendable, Hashable {
         databaseURL = top["database_url"].flatMap { reader.string($0, "database_url") }
         if let user = top["embedded_postgres_user"].flatMap({ reader.string($0, "embedded_postgres_user") }) { embeddedPostgresUser = user }
         if let node = top["limits"], let section = reader.mapping(node, "limits", allowed: ["max_request_bytes", "max_envelope_bytes",
-                                                                                             "request_timeout_seconds", "max_concurrent_requests"]) {
+                                                                                             "request_timeout_seconds", "header_timeout_seconds",
+                                                                                             "max_concurrent_requests"]) {
             if let value = positive(section, "max_request_bytes") { limits.maxRequestBytes = value }
             if let value = positive(section, "max_envelope_bytes") { limits.maxEnvelopeBytes = value }
             if let value = positive(section, "request_timeout_seconds") { limits.requestTimeoutSeconds = value }
+            if let value = positive(section, "header_timeout_seconds") { limits.headerTimeoutSeconds = value }
             if let value = positive(section, "max_concurrent_requests") { limits.maxConcurrentRequests = value }
         }
         if let node = top["ig"], let section = reader.mapping(node, "ig", allowed: ["late_extract_hours", "session_idle_minutes", "session_hours"]) {

@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordProcess
 import Crypto
 import Foundation
 
@@ -228,7 +229,7 @@ public struct EmbeddedPostgres: Sendable {
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
             let pgConfig = "\(directory)/pg_config"
             guard FileManager.default.isExecutableFile(atPath: pgConfig),
-                  let output = try? ProcessRunner.runSynchronously(pgConfig, ["--bindir"]), output.status == 0 else { continue }
+                  let output = try? ChildProcess.run(pgConfig, ["--bindir"]), output.status == 0 else { continue }
             return output.output.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         throw .embeddedPostgres("PostgreSQL's initdb is not in \(standard) and pg_config is not on PATH; install PostgreSQL 15 (scripts/install-deps.sh)")
@@ -254,63 +255,18 @@ struct ServerUser: Sendable {
     }
 }
 
-/// Runs a program with arguments (never through a shell) and collects its output. Built on
-/// posix_spawn and waitpid rather than Foundation's Process, whose exit monitoring did not always
-/// reap children inside the test runner.
+/// Runs a program with arguments (never through a shell) and collects its output.
 enum ProcessRunner {
-    struct Result: Sendable {
-        let status: Int32
-        /// Standard output and error together.
-        let output: String
-    }
-
     /// Runs the program on a thread of its own (it may take seconds), as `user` through
     /// `runuser -u USER --` when given.
-    static func run(_ program: String, _ arguments: [String], as user: ServerUser?) async throws -> Result {
+    static func run(_ program: String, _ arguments: [String], as user: ServerUser?) async throws -> ChildProcess.Result {
         let (executable, fullArguments) = user.map { ("/usr/sbin/runuser", ["-u", $0.name, "--", program] + arguments) } ?? (program, arguments)
         return try await withCheckedThrowingContinuation { continuation in
             Thread {
-                continuation.resume(with: Swift.Result { try runSynchronously(executable, fullArguments) })
+                continuation.resume(with: Swift.Result {
+                    do { return try ChildProcess.run(executable, fullArguments) } catch { throw HubStoreError.embeddedPostgres("\(error)") }
+                })
             }.start()
         }
-    }
-
-    static func runSynchronously(_ program: String, _ arguments: [String]) throws -> Result {
-        // Close-on-exec: the child gets the pipe only as its stdout and stderr, so nothing it
-        // starts in turn (pg_ctl's postmaster) keeps the pipe open after it exits.
-        var pipeEnds: [Int32] = [-1, -1]
-        // (Glibc's pipe2 is not visible to Swift; the flag is set right after.)
-        guard pipe(&pipeEnds) == 0 else { throw HubStoreError.embeddedPostgres("cannot make a pipe to run \(program)") }
-        for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2)
-        let argv = ([program] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid = pid_t()
-        let spawned = posix_spawn(&pid, program, &actions, nil, argv, environ)
-        close(pipeEnds[1])
-        defer { close(pipeEnds[0]) }
-        guard spawned == 0 else {
-            throw HubStoreError.embeddedPostgres("cannot run \(program): \(String(cString: strerror(spawned)))")
-        }
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(pipeEnds[0], $0.baseAddress, $0.count) }
-            if count > 0 {
-                output += chunk[0..<count]
-            } else if count == 0 || errno != EINTR {
-                break
-            }
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
-        // WIFEXITED / WEXITSTATUS, which Swift does not import: a signal death counts as failure.
-        let exitStatus = status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        return Result(status: exitStatus, output: String(decoding: output, as: UTF8.self))
     }
 }

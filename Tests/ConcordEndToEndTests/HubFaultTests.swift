@@ -6,7 +6,7 @@ import Testing
 
 /// Faults with real processes: `concord hub serve` killed with SIGKILL at a moment the test
 /// watches for in the hub's own database (an upload receiving, rows being copied in, a linkage
-/// running), then started again; the agent's next run must resume from its outbox and get a
+/// running, a purge deleting), then started again; the agent's next run must resume from its outbox and get a
 /// receipt, nothing half-loaded may be visible, every accepted row must be there once, and the
 /// audit chain must verify. No hook or delay is added to the hub: the moments are found by
 /// watching `uploads`, `extracts` and `pg_stat_activity`.
@@ -59,6 +59,49 @@ struct HubFaultTests {
             let datasets = try #require(reports?.first?["datasets"] as? [[String: Any]], "\(linked.output)")
             let records = try #require(datasets.first { $0["dataset"] as? String == Self.dataset }?["records"] as? Int, "\(linked.output)")
             #expect(records == (try await exchange.loadedRows(client)), "every published row is in the linkage once")
+            try await exchange.verifyAudit()
+        }
+    }
+
+    @Test("SIGKILL during a purge: the restarted hub finishes it, with its deletion certificate, and deletes every due row once")
+    func killDuringPurge() async throws {
+        try await withExchange { exchange, client in
+            let pushed = try await asyncConcord("agent", "push", "--config", exchange.agentConfig)
+            try #require(pushed.status == 0, "\(pushed.output) \(pushed.error)")
+            let loaded = try await exchange.loadedRows(client)
+            // Retention ended yesterday: the hub's retention worker purges the extract when it starts.
+            exchange.hub.stop()
+            try await client.query("UPDATE extract_retention SET retain_until = current_date - 1", logger: testLogger)
+            // As for the linkage: a SHARE lock on the dataset's table holds the purge at its first
+            // batch of deletions, after the purge is recorded, until the hub is killed.
+            try await client.withConnection { connection in
+                try await connection.query("BEGIN", logger: testLogger)
+                try await connection.query("LOCK TABLE \(unescaped: "ds_" + HubFaultTests.dataset) IN SHARE MODE", logger: testLogger)
+                try await exchange.hub.start()
+                let saw = try await exchange.strike(when: """
+                    SELECT count(*) FROM purge_jobs j, pg_stat_activity a WHERE j.state = 'running'
+                      AND a.datname = current_database() AND a.query LIKE '%DELETE FROM%' AND a.wait_event_type = 'Lock'
+                    """, on: client)
+                try await connection.query("ROLLBACK", logger: testLogger)
+                try #require(saw, "the purge never started: \(exchange.hub.serveLog.suffix(2000))")
+            }
+            #expect(try await exchange.loadedRows(client) == loaded, "killed before its first batch was committed")
+            #expect(try await client.query("SELECT count(*)::int FROM purge_jobs WHERE state = 'running'", logger: testLogger)
+                .collect().first?.decode(Int.self) == 1, "the purge is left running, as a crash leaves it")
+
+            try await exchange.hub.start()
+            var finished = false
+            for _ in 0..<300 where !finished {
+                finished = try await client.query("SELECT count(*)::int FROM purge_jobs WHERE state = 'running'", logger: testLogger)
+                    .collect().first?.decode(Int.self) == 0
+                if !finished { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(finished, "the restarted hub finished the purge: \(exchange.hub.serveLog.suffix(2000))")
+            #expect(try await exchange.loadedRows(client) == 0, "every due row is deleted")
+            let certificates = try await asyncConcord("audit", "deletions", "--config", exchange.hub.config)
+            let lines = certificates.output.split(separator: "\n").dropFirst().map { $0.split(separator: "\t").map(String.init) }
+            #expect(certificates.status == 0 && lines.count == 1 && lines.first?[7] == "\(loaded)" && lines.first?[8].hasPrefix("ok") == true,
+                    "one signed deletion certificate, for every row once: \(certificates.output) \(certificates.error)")
             try await exchange.verifyAudit()
         }
     }
@@ -208,24 +251,28 @@ struct FaultExchange {
     }
 
     /// Runs `concord agent push` and kills the hub (or does `fault`) the moment `condition` (a
-    /// count) is above zero, watching every few milliseconds (for at most 60 s). Fails when the
-    /// moment never came.
+    /// count) is above zero (see `strike`). Fails when the moment never came.
     func push(killingWhen condition: String, on client: PostgresClient, fault: (() async throws -> Void)? = nil) async throws -> RunResult {
         let push = Task { try await asyncConcord("agent", "push", "--config", agentConfig) }
-        var saw = false
-        let deadline = Date().addingTimeInterval(60)
-        while !saw && Date() < deadline {
-            let count = try await client.query(PostgresQuery(unsafeSQL: condition), logger: testLogger).collect().first?.decode(Int.self) ?? 0
-            if count > 0 {
-                if let fault { try await fault() } else { hub.killHard() }
-                saw = true
-            } else {
-                try await Task.sleep(for: .milliseconds(2))
-            }
-        }
+        let saw = try await strike(when: condition, on: client, fault: fault)
         let result = try await push.value
         try #require(saw, "the moment to kill the hub never came (\(condition)); the push: \(result.output) \(result.error)")
         return result
+    }
+
+    /// Kills the hub (or does `fault`) the moment `condition` (a count) is above zero, watching
+    /// every few milliseconds for at most 60 s. Returns whether the moment came.
+    func strike(when condition: String, on client: PostgresClient, fault: (() async throws -> Void)? = nil) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let count = try await client.query(PostgresQuery(unsafeSQL: condition), logger: testLogger).collect().first?.decode(Int.self) ?? 0
+            if count > 0 {
+                if let fault { try await fault() } else { hub.killHard() }
+                return true
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        return false
     }
 
     /// Starts the hub again (unless it runs) and pushes again: the envelope left in the outbox is sent (resuming

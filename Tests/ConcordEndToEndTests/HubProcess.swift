@@ -1,3 +1,4 @@
+import ConcordProcess
 import Foundation
 import Testing
 
@@ -12,7 +13,7 @@ final class HubProcess: @unchecked Sendable {
     let url: String
     private let log: String
     // Touched only by the test that owns the hub, one call at a time.
-    private var process: Process?
+    private var process: ChildProcess?
 
     /// Adds `listen` on a free loopback port to the `concord-hub/1` configuration at `config`.
     init(config: String) throws {
@@ -24,25 +25,19 @@ final class HubProcess: @unchecked Sendable {
         self.log = config + ".serve.log"
     }
 
-    deinit { if let process { kill(process.processIdentifier, SIGKILL) } }
+    deinit {
+        process?.send(SIGKILL)
+        _ = process?.waitForExit()
+    }
 
     /// Starts the hub and waits (up to `timeout` seconds) until `/readyz` answers 200.
     func start(timeout: Double = 90) async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: concordBinary)
-        process.arguments = ["hub", "serve", "--config", config]
-        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        output.seekToEndOfFile()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(concordBinary, ["hub", "serve", "--config", config], output: .file(log, append: true), error: .file(log, append: true))
         self.process = process
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if try await status("/readyz") == 200 { return }
-            try #require(process.isRunning, "the hub stopped: \(serveLog.suffix(2000))")
+            try #require(process.exitStatusIfEnded == nil, "the hub stopped: \(serveLog.suffix(2000))")
             try await Task.sleep(for: .milliseconds(100))
         }
         Issue.record("the hub was not ready within \(timeout) s: \(serveLog.suffix(2000))")
@@ -52,16 +47,16 @@ final class HubProcess: @unchecked Sendable {
     /// SIGKILL, then reaps it: what a power cut or the OOM killer does.
     func killHard() {
         guard let process else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.send(SIGKILL)
+        _ = process.waitForExit()
         self.process = nil
     }
 
     /// SIGTERM, then waits: a clean stop.
     func stop() {
         guard let process else { return }
-        process.terminate()
-        process.waitUntilExit()
+        process.send(SIGTERM)
+        _ = process.waitForExit()
         self.process = nil
     }
 

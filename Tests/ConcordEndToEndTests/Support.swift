@@ -1,3 +1,4 @@
+import ConcordProcess
 import Foundation
 import Testing
 
@@ -19,19 +20,8 @@ struct RunResult {
 /// Runs a program to completion. Its output streams go to files, so no pipe can fill and block it.
 /// - Parameter input: a file to read standard input from (else none).
 func run(_ executable: String, _ arguments: [String], in directory: String? = nil, input: String? = nil) throws -> RunResult {
-    let scratch = try TemporaryDirectory()
-    _ = FileManager.default.createFile(atPath: scratch.file("out"), contents: nil)
-    _ = FileManager.default.createFile(atPath: scratch.file("err"), contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.file("out")))
-    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.file("err")))
-    process.standardInput = try input.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0)) } ?? FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    return RunResult(status: process.terminationStatus, output: try scratch.read("out"), error: try scratch.read("err"))
+    let command = try Command(executable, arguments, in: directory, input: input)
+    return try command.result(status: command.process.waitForExit())
 }
 
 func concord(_ arguments: String..., in directory: String? = nil) throws -> RunResult {
@@ -48,8 +38,23 @@ func asyncConcord(_ arguments: String..., in directory: String? = nil) async thr
 
 /// `run(…)` waiting on a thread of its own (see `asyncConcord`).
 func asyncRun(_ executable: String, _ arguments: [String], in directory: String? = nil) async throws -> RunResult {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try run(executable, arguments, in: directory) }) }
+    let command = try Command(executable, arguments, in: directory, input: nil)
+    return try command.result(status: await command.process.exitStatus())
+}
+
+/// A started program whose output and error streams go to files of a scratch directory.
+private struct Command {
+    let process: ChildProcess
+    let scratch: TemporaryDirectory
+
+    init(_ executable: String, _ arguments: [String], in directory: String?, input: String?) throws {
+        scratch = try TemporaryDirectory()
+        process = try ChildProcess(executable, arguments, directory: directory, input: input.map { .file($0) } ?? .null,
+                                   output: .file(scratch.file("out")), error: .file(scratch.file("err")))
+    }
+
+    func result(status: Int32) throws -> RunResult {
+        RunResult(status: status, output: try scratch.read("out"), error: try scratch.read("err"))
     }
 }
 

@@ -1,5 +1,6 @@
 import ConcordCore
 import ConcordHubStore
+import ConcordProcess
 import ConcordTestSupport
 import Crypto
 import Foundation
@@ -14,21 +15,10 @@ struct RequestCommandTests {
     /// Runs `concord` with a hub and a token file; output streams go to files, so no pipe can fill.
     static func concord(_ arguments: [String], hub: TestHub, tokenFile: String) async throws -> (status: Int32, output: String, error: String) {
         let scratch = try temporaryDirectory()
-        for name in ["out", "err"] { _ = FileManager.default.createFile(atPath: "\(scratch)/\(name)", contents: nil) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: scratch)
-        process.environment = ["CONCORD_HUB_URL": hub.baseURL, "CONCORD_TOKEN_FILE": tokenFile, "PATH": "/usr/bin:/bin"]
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(scratch)/out"))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(scratch)/err"))
-        process.standardInput = FileHandle.nullDevice
-        // Waiting on the termination handler keeps the test's threads free for the hub it talks to.
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            process.terminationHandler = { _ in done.resume() }
-            do { try process.run() } catch { done.resume() }
-        }
-        return (process.terminationStatus, try String(contentsOfFile: "\(scratch)/out", encoding: .utf8),
+        let environment = ["CONCORD_HUB_URL": hub.baseURL, "CONCORD_TOKEN_FILE": tokenFile, "PATH": "/usr/bin:/bin"]
+        let status = try await ChildProcess(binary, arguments, directory: scratch, environment: environment,
+                                            output: .file("\(scratch)/out"), error: .file("\(scratch)/err")).exitStatus()
+        return (status, try String(contentsOfFile: "\(scratch)/out", encoding: .utf8),
                 try String(contentsOfFile: "\(scratch)/err", encoding: .utf8))
     }
 
