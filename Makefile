@@ -33,10 +33,11 @@ deps: ## Install missing Debian packages (PostgreSQL 15, libssl-dev, libpq-dev, 
 build: deps ## Debug build (swift build)
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 
-test: deps docker-check ## Run all tests against a throwaway PostgreSQL (CONCORD_TEST_DATABASE_URL), then the IG dashboard in headless Chromium, then schemathesis against docs/openapi.yaml
+test: deps docker-check ## Run all tests against a throwaway PostgreSQL (CONCORD_TEST_DATABASE_URL), then the IG dashboard in headless Chromium, schemathesis against docs/openapi.yaml, and each fuzz target briefly
 	SWIFT=$(SWIFT) scripts/with-test-postgres.sh scripts/swift-test.sh $(SWIFT_TEST_FLAGS)
 	scripts/browser-test.sh
 	scripts/api-test.sh
+	FUZZ_SECONDS=15 FUZZ_CONFIGURATION=debug SWIFT=$(SWIFT) scripts/fuzz.sh
 
 docker-check: deps ## Validate docker/compose.yaml (docker-compose config; no Docker engine needed)
 	docker-compose -f docker/compose.yaml config -q
@@ -61,8 +62,8 @@ soak: deps ## Long load with the release build: 20 agencies x 10 pushes of 20,00
 	$(RELEASE_BUILD)
 	bash Benchmarks/load.sh --uploads 10 --rows 20000 --calls 5000 --seconds 3600
 
-fuzz: ## libFuzzer on the CSV reader, envelope opener, schema and agreement loaders, FUZZ_SECONDS each (default 60); findings in fuzz-output/
-	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+fuzz: ## libFuzzer on the CSV reader, envelope opener, schema and agreement loaders, FUZZ_SECONDS each (default 60), release build; findings in fuzz-output/
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) scripts/fuzz.sh
 
 clean: ## Remove .build, .build-fuzz, demo-output, bench-output, browser-output, api-output and fuzz-output
 	rm -rf .build .build-fuzz demo-output bench-output browser-output api-output fuzz-output
