@@ -33,10 +33,11 @@ deps: ## Install missing Debian packages (PostgreSQL 15, libssl-dev, libpq-dev, 
 build: deps ## Debug build (swift build)
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 
-test: deps docker-check ## Run all tests against a throwaway PostgreSQL (CONCORD_TEST_DATABASE_URL), then the IG dashboard in headless Chromium, schemathesis against docs/openapi.yaml, and each fuzz target briefly
+test: deps docker-check ## Run all tests against a throwaway PostgreSQL (CONCORD_TEST_DATABASE_URL), then the IG dashboard in headless Chromium, schemathesis against docs/openapi.yaml, a small load (20 agencies), and each fuzz target briefly
 	SWIFT=$(SWIFT) scripts/with-test-postgres.sh scripts/swift-test.sh $(SWIFT_TEST_FLAGS)
 	scripts/browser-test.sh
 	scripts/api-test.sh
+	CONCORD=.build/debug/concord bash Benchmarks/load.sh --agencies 20 --uploads 2 --rows 500 --analysts 2 --calls 60 --seconds 300 --out bench-output/load-small
 	FUZZ_SECONDS=15 FUZZ_CONFIGURATION=debug SWIFT=$(SWIFT) scripts/fuzz.sh
 
 docker-check: deps ## Validate docker/compose.yaml (docker-compose config; no Docker engine needed)

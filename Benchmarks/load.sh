@@ -7,9 +7,10 @@
 # complete uploads and published extracts equal the pushes; upload.accepted, request.create and
 # the IG officer's audit.read entries equal the calls that made them; the audit chain verifies.
 #
-#   Benchmarks/load.sh [--agencies N] [--uploads N] [--rows N] [--analysts N] [--calls N] [--seconds N]
+#   Benchmarks/load.sh [--agencies N] [--uploads N] [--rows N] [--analysts N] [--calls N] [--seconds N] [--out DIR]
 #   defaults: 20 agencies, 3 uploads each, 2,000 rows, 4 analysts, 400 calls per person, 600 s
-#   Results in bench-output/load/results.md (and .json). CONCORD=path overrides the release binary.
+#   Results in DIR/results.md (and .json), bench-output/load by default. CONCORD=path overrides
+#   the release binary (make test runs a small load with the debug one).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -24,6 +25,7 @@ while (($#)); do
         --analysts) ANALYSTS=$2; shift 2 ;;
         --calls) CALLS=$2; shift 2 ;;
         --seconds) LIMIT=$2; shift 2 ;;
+        --out) OUT=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set -euo pipefail/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -38,7 +40,7 @@ trap hub_stop EXIT
 rm -rf "$OUT"
 mkdir -p "$OUT/agreements" "$OUT/extracts" "$OUT/tokens"
 root=$(pwd)
-WORK=$root/$OUT
+case $OUT in /*) WORK=$OUT ;; *) WORK=$root/$OUT ;; esac
 
 echo "== hub on an embedded PostgreSQL, $AGENCIES agreements (one per agency)"
 hub_start "$WORK/hub"
