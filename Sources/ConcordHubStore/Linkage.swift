@@ -106,10 +106,12 @@ extension HubStore {
     /// for reading linked rows (`LinkedDataset`) and for linkage itself. Every join there is
     /// between large sets, and right after a bulk change the statistics of `linkage_nodes` can
     /// be too old to say so (only the table's owner may ANALYZE it); one nested loop would compare
-    /// every row with every node.
+    /// every row with every node. Sorts and hashes get `work_mem` enough to group a million key
+    /// tuples in memory (PostgreSQL's default of 4 MB spills them to temporary files).
     public func withLinkageTransaction<T: Sendable>(_ body: (HubTransaction) async throws -> T) async throws -> T {
         try await withTransaction { transaction in
             try await transaction.query("SET LOCAL enable_nestloop = off")
+            try await transaction.query("SET LOCAL work_mem = '64MB'")
             return try await body(transaction)
         }
     }
