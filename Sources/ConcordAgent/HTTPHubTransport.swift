@@ -14,10 +14,25 @@ public final class HTTPHubTransport: HubTransport {
     private let client: HTTPClient
     private let baseURL: String
 
+    /// Runs `body` with a transport to the hub, shut down afterwards whatever happens: an
+    /// AsyncHTTPClient left running at its end is a leak, and a crash in debug builds.
     /// - Parameters:
     ///   - baseURL: checked with ``HubURL/check(_:)``: HTTPS, or HTTP to this machine only.
     ///   - caFile: PEM certificates to trust instead of the system's roots.
-    public init(baseURL: String, caFile: String? = nil) throws {
+    public static func with<T>(baseURL: String, caFile: String? = nil, _ body: (HTTPHubTransport) async throws -> T) async throws -> T {
+        let transport = try HTTPHubTransport(baseURL: baseURL, caFile: caFile)
+        let result: T
+        do {
+            result = try await body(transport)
+        } catch {
+            try? await transport.client.shutdown()
+            throw error
+        }
+        try await transport.client.shutdown()
+        return result
+    }
+
+    private init(baseURL: String, caFile: String?) throws {
         if case .failure(let problem) = HubURL.check(baseURL) { throw problem }
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
@@ -60,10 +75,5 @@ public final class HTTPHubTransport: HubTransport {
     private static func whole(_ response: HTTPClientResponse, _ headers: [String: String]) async throws -> HubResponse {
         var body = try await response.body.collect(upTo: maximumAnswerBytes)
         return HubResponse(status: Int(response.status.code), headers: headers, body: body.readBytes(length: body.readableBytes) ?? [])
-    }
-
-    /// Closes the connections; call once when done.
-    public func shutdown() async throws {
-        try await client.shutdown()
     }
 }

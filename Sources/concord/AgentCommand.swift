@@ -315,15 +315,15 @@ struct AgentCommand: AsyncParsableCommand {
 
 /// Sends the outbox over HTTPS (or HTTP to loopback), drawing progress on a terminal.
 private func sendWaiting(_ setup: AgentSetup, tally: inout AgentTally) async throws {
-    let transport = try HTTPHubTransport(baseURL: setup.configuration.hub.url, caFile: setup.configuration.hub.caFile)
-    let sender = OutboxSender(client: try setup.client(transport: transport), state: setup.state, retry: setup.configuration.retry)
-    let outcomes = await sender.sendWaiting { progress in
-        guard Console.showsProgress else { return }
-        let percent = progress.total > 0 ? progress.sent * 100 / progress.total : 100
-        Console.progress("sending \(progress.envelope): \(progress.sent) / \(progress.total) bytes (\(percent)%)")
+    let outcomes = try await HTTPHubTransport.with(baseURL: setup.configuration.hub.url, caFile: setup.configuration.hub.caFile) { transport in
+        let sender = OutboxSender(client: try setup.client(transport: transport), state: setup.state, retry: setup.configuration.retry)
+        return await sender.sendWaiting { progress in
+            guard Console.showsProgress else { return }
+            let percent = progress.total > 0 ? progress.sent * 100 / progress.total : 100
+            Console.progress("sending \(progress.envelope): \(progress.sent) / \(progress.total) bytes (\(percent)%)")
+        }
     }
     if Console.showsProgress { Console.endProgress() }
-    try? await transport.shutdown()
     for outcome in outcomes { tally.record(outcome) }
 }
 

@@ -327,15 +327,7 @@ struct HubSession: ParsableArguments {
         guard let url = hub ?? ProcessInfo.processInfo.environment["CONCORD_HUB_URL"] else {
             throw ValidationError("no hub: give --hub URL or set CONCORD_HUB_URL")
         }
-        let transport = try HTTPHubTransport(baseURL: url, caFile: caFile)
-        do {
-            let result = try await body(transport)
-            try await transport.shutdown()
-            return result
-        } catch {
-            try? await transport.shutdown()
-            throw error
-        }
+        return try await HTTPHubTransport.with(baseURL: url, caFile: caFile, body)
     }
 
     private static func check(_ answer: HubResponse) throws {

@@ -13,33 +13,33 @@ struct AgentAgainstHubTests {
         try await TestHub.with { hub in
             let envelope = try await hub.envelope(rows: 150)
             let state = try AgentState.fresh()
-            let transport = try HTTPHubTransport(baseURL: hub.baseURL)
-            var client = try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey)
-            client.pieceBytes = 16 << 10
-            let sender = OutboxSender(client: client, state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
+            try await HTTPHubTransport.with(baseURL: hub.baseURL) { transport in
+                var client = try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey)
+                client.pieceBytes = 16 << 10
+                let sender = OutboxSender(client: client, state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
 
-            let name = try state.enqueue(envelope.path)
-            let outcome = await sender.sendWaiting()
-            guard case .sent(let sentName, let receipt)? = outcome.first else { Issue.record("not sent: \(outcome)"); return }
-            #expect(sentName == name)
-            let filed = try FileManager.default.contentsOfDirectory(atPath: state.sent)
-            #expect(filed.contains(name) && filed.contains { $0.hasSuffix(".receipt.json") })
-            // The agency's own evidence that the hub's log records this receipt, checked again from the file.
-            let evidenceFile = try #require(filed.first { $0.hasSuffix(".audit.json") })
-            let evidence = try AuditEvidence(json: try CanonicalJSON(canonical: Array(try Data(contentsOf: URL(fileURLWithPath: "\(state.sent)/\(evidenceFile)")))),
-                                             hubKey: hub.hubSigning.publicKey)
-            #expect(evidence.entryFields["action"] == .string("upload.accepted") && evidence.entry.contains(receipt.receipt.receiptID))
-            #expect(try FileManager.default.contentsOfDirectory(atPath: state.outbox).isEmpty)
-            #expect(receipt.receipt.rowsLoaded == envelope.manifest.rows)
-            #expect(try await hub.visibleRows("police_da_incidents") == envelope.manifest.rows)
-            // The published extract is linked in the background under the agreement it was sent for.
-            var linked = false
-            for _ in 0..<100 where !linked {
-                linked = try await hub.store.auditEntries().contains { $0.entry.action == "linkage.update" && $0.entry.subject == "\(TestHub.agreement).v1" }
-                if !linked { try await Task.sleep(for: .milliseconds(100)) }
+                let name = try state.enqueue(envelope.path)
+                let outcome = await sender.sendWaiting()
+                guard case .sent(let sentName, let receipt)? = outcome.first else { Issue.record("not sent: \(outcome)"); return }
+                #expect(sentName == name)
+                let filed = try FileManager.default.contentsOfDirectory(atPath: state.sent)
+                #expect(filed.contains(name) && filed.contains { $0.hasSuffix(".receipt.json") })
+                // The agency's own evidence that the hub's log records this receipt, checked again from the file.
+                let evidenceFile = try #require(filed.first { $0.hasSuffix(".audit.json") })
+                let evidence = try AuditEvidence(json: try CanonicalJSON(canonical: Array(try Data(contentsOf: URL(fileURLWithPath: "\(state.sent)/\(evidenceFile)")))),
+                                                 hubKey: hub.hubSigning.publicKey)
+                #expect(evidence.entryFields["action"] == .string("upload.accepted") && evidence.entry.contains(receipt.receipt.receiptID))
+                #expect(try FileManager.default.contentsOfDirectory(atPath: state.outbox).isEmpty)
+                #expect(receipt.receipt.rowsLoaded == envelope.manifest.rows)
+                #expect(try await hub.visibleRows("police_da_incidents") == envelope.manifest.rows)
+                // The published extract is linked in the background under the agreement it was sent for.
+                var linked = false
+                for _ in 0..<100 where !linked {
+                    linked = try await hub.store.auditEntries().contains { $0.entry.action == "linkage.update" && $0.entry.subject == "\(TestHub.agreement).v1" }
+                    if !linked { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                #expect(linked, "the linkage worker updated the agreement's linkage after the upload")
             }
-            #expect(linked, "the linkage worker updated the agreement's linkage after the upload")
-            try await transport.shutdown()
         }
     }
 
@@ -54,14 +54,14 @@ struct AgentAgainstHubTests {
 
             let state = try AgentState.fresh()
             _ = try state.enqueue(envelope.path)
-            let transport = try HTTPHubTransport(baseURL: hub.baseURL)
-            let sender = OutboxSender(client: try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey),
-                                      state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
-            let outcome = await sender.sendWaiting()
-            guard case .sent(_, let receipt)? = outcome.first else { Issue.record("not sent: \(outcome)"); return }
-            #expect(receipt == original)
-            #expect(try await hub.visibleRows("police_da_incidents") == envelope.manifest.rows)
-            try await transport.shutdown()
+            try await HTTPHubTransport.with(baseURL: hub.baseURL) { transport in
+                let sender = OutboxSender(client: try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey),
+                                          state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
+                let outcome = await sender.sendWaiting()
+                guard case .sent(_, let receipt)? = outcome.first else { Issue.record("not sent: \(outcome)"); return }
+                #expect(receipt == original)
+                #expect(try await hub.visibleRows("police_da_incidents") == envelope.manifest.rows)
+            }
         }
     }
 
@@ -72,20 +72,20 @@ struct AgentAgainstHubTests {
             let envelope = try await hub.envelope(rows: 40)
             let state = try AgentState.fresh()
             let name = try state.enqueue(envelope.path)
-            let nowhere = try HTTPHubTransport(baseURL: "http://127.0.0.1:9")
-            let down = OutboxSender(client: try HubClient(transport: nowhere, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey),
-                                    state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
-            let waiting = await down.sendWaiting()
-            #expect(waiting.first?.exitCode == .hubUnreachable)
-            #expect(FileManager.default.fileExists(atPath: "\(state.outbox)/\(name)"))
-            try await nowhere.shutdown()
+            try await HTTPHubTransport.with(baseURL: "http://127.0.0.1:9") { nowhere in
+                let down = OutboxSender(client: try HubClient(transport: nowhere, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey),
+                                        state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
+                let waiting = await down.sendWaiting()
+                #expect(waiting.first?.exitCode == .hubUnreachable)
+                #expect(FileManager.default.fileExists(atPath: "\(state.outbox)/\(name)"))
+            }
 
-            let transport = try HTTPHubTransport(baseURL: hub.baseURL)
-            let up = OutboxSender(client: try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey),
-                                  state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
-            let sent = await up.sendWaiting()
-            guard case .sent? = sent.first else { Issue.record("not sent: \(sent)"); return }
-            try await transport.shutdown()
+            try await HTTPHubTransport.with(baseURL: hub.baseURL) { transport in
+                let up = OutboxSender(client: try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey),
+                                      state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
+                let sent = await up.sendWaiting()
+                guard case .sent? = sent.first else { Issue.record("not sent: \(sent)"); return }
+            }
         }
     }
 
@@ -104,15 +104,15 @@ struct AgentAgainstHubTests {
             let state = try AgentState.fresh()
             let name = try state.enqueue(envelope.path)
             try state.recordUpload(id: id, for: try EnvelopeFile(path: "\(state.outbox)/\(name)"))
-            let transport = try HTTPHubTransport(baseURL: hub.baseURL)
-            let sender = OutboxSender(client: try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey),
-                                      state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
-            let outcome = await sender.sendWaiting()
-            guard case .sent(_, let receipt)? = outcome.first else { Issue.record("not sent: \(outcome)"); return }
-            #expect(receipt.receipt.uploadID == id)
-            let uploads = try await hub.store.uploads(limit: 10)
-            #expect(uploads.count == 1)
-            try await transport.shutdown()
+            try await HTTPHubTransport.with(baseURL: hub.baseURL) { transport in
+                let sender = OutboxSender(client: try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey),
+                                          state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
+                let outcome = await sender.sendWaiting()
+                guard case .sent(_, let receipt)? = outcome.first else { Issue.record("not sent: \(outcome)"); return }
+                #expect(receipt.receipt.uploadID == id)
+                let uploads = try await hub.store.uploads(limit: 10)
+                #expect(uploads.count == 1)
+            }
         }
     }
 }

@@ -186,18 +186,17 @@ import Testing
     /// hub switched accepts receipts signed by it; one that did not refuses them.
     @Test(.enabled(if: databaseAvailable)) func agentsAcceptReceiptsOfAPinnedNextKey() async throws {
         try await TestHub.with { hub in
-            let transport = try HTTPHubTransport(baseURL: hub.baseURL)
             let retiring = PrivateKeyDocument.generate(.hubSigning, owner: "hub").publicKey
-            var prepared = try HubClient(transport: transport, signingKey: hub.agency, receiptKey: retiring)
-            prepared.additionalReceiptKeys = [hub.hubSigning.publicKey]
             func attempt(_ body: () async throws -> VerifiedReceipt) async -> Result<VerifiedReceipt, any Error> {
                 do { return .success(try await body()) } catch { return .failure(error) }
             }
-            let accepted = await attempt { try await prepared.upload(try EnvelopeFile(path: try await hub.envelope(rows: 20, seed: 1).path)) }
-            let unprepared = try HubClient(transport: transport, signingKey: hub.agency, receiptKey: retiring)
-            let refused = await attempt { try await unprepared.upload(try EnvelopeFile(path: try await hub.envelope(rows: 20, seed: 2).path)) }
-            // The transport's HTTP client must be shut down whatever happened.
-            try await transport.shutdown()
+            let (accepted, refused) = try await HTTPHubTransport.with(baseURL: hub.baseURL) { transport in
+                var prepared = try HubClient(transport: transport, signingKey: hub.agency, receiptKey: retiring)
+                prepared.additionalReceiptKeys = [hub.hubSigning.publicKey]
+                let accepted = await attempt { try await prepared.upload(try EnvelopeFile(path: try await hub.envelope(rows: 20, seed: 1).path)) }
+                let unprepared = try HubClient(transport: transport, signingKey: hub.agency, receiptKey: retiring)
+                return (accepted, await attempt { try await unprepared.upload(try EnvelopeFile(path: try await hub.envelope(rows: 20, seed: 2).path)) })
+            }
             #expect(try accepted.get().signed.receipt.hubKeyID == hub.hubSigning.publicKey.id)
             guard case .failure(HubClientError.badReceipt(let reason)) = refused.mapError({ $0 as? HubClientError ?? .local("\($0)") }) else {
                 Issue.record("the receipt of an unpinned key was accepted: \(refused)")
