@@ -35,9 +35,7 @@ struct TestHub: Sendable {
     /// Runs `body` with a hub, stopping it afterwards.
     /// - Parameter previousKeys: hub keys replaced by a rotation, with the last day each is accepted
     ///   (`keys.previous`, docs/hub.md).
-    /// - Parameter limits: changes to the limits tests run with (a body of at most 1 MiB).
     static func with(previousKeys: [(encryption: PrivateKeyDocument, signing: PrivateKeyDocument, notAfter: CivilDate)] = [],
-                     limits: (inout HubConfiguration.Limits) -> Void = { _ in },
                      _ body: @Sendable (TestHub) async throws -> Void) async throws {
         try await withFreshDatabase { database in
             try await withClient(database) { client in
@@ -57,7 +55,6 @@ struct TestHub: Sendable {
                 var configuration = HubConfiguration(dataDirectory: directory + "/hub", encryptionKeyPath: "", signingKeyPath: "", schemasDirectory: "")
                 configuration.port = 0
                 configuration.limits.maxRequestBytes = 1 << 20
-                limits(&configuration.limits)
                 let hubEncryption = PrivateKeyDocument.generate(.hubEncryption, owner: "hub")
                 let hubSigning = PrivateKeyDocument.generate(.hubSigning, owner: "hub")
                 let (ports, portContinuation) = AsyncStream<Int>.makeStream()
