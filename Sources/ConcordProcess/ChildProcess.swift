@@ -47,11 +47,18 @@ public final class ChildProcess: Sendable {
             case .descriptor(let source): posix_spawn_file_actions_adddup2(&actions, source, descriptor)
             }
         }
+        // Nothing else of this process reaches the child: not its database connections, its
+        // listening sockets or its other children's pipes (which the child, or a daemon it
+        // starts, would otherwise hold open after this process closes them).
+        guard let addCloseFrom = Self.addCloseFrom else {
+            throw ChildProcessError("cannot run \(executable): this C library cannot close a child's other descriptors (glibc 2.34 or later can)")
+        }
+        guard addCloseFrom(&actions, 3) == 0 else { throw ChildProcessError("cannot run \(executable): no memory for its spawn actions") }
         if let directory {
             guard let addChangeDirectory = Self.addChangeDirectory else {
                 throw ChildProcessError("cannot run \(executable) in \(directory): this C library cannot set a child's directory")
             }
-            addChangeDirectory(&actions, directory)
+            guard addChangeDirectory(&actions, directory) == 0 else { throw ChildProcessError("cannot run \(executable) in \(directory): no memory for its spawn actions") }
         }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -65,10 +72,16 @@ public final class ChildProcess: Sendable {
     }
 
     /// glibc's `posix_spawn_file_actions_addchdir_np` (2.29 and later), which Swift does not import.
-    private static let addChangeDirectory: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32)? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32).self)
-    }()
+    private static let addChangeDirectory = cFunction("posix_spawn_file_actions_addchdir_np",
+                                                      as: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32).self)
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift does not import.
+    private static let addCloseFrom = cFunction("posix_spawn_file_actions_addclosefrom_np",
+                                                as: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+
+    private static func cFunction<F>(_ name: String, as type: F.Type) -> F? {
+        dlsym(UnsafeMutableRawPointer(bitPattern: 0), name).map { unsafeBitCast($0, to: type) }
+    }
 
     /// Blocks the calling thread until the child ends; its exit status, or 128 + the signal that
     /// ended it (-1 if something else in this process reaped it first, so its status is lost).

@@ -69,7 +69,7 @@ struct MinimisationTests {
                                              "--agency", "essex-police"] + common)
         #expect(result.status == 0, "\(result.error)")
         let lines = try directory.read("p.csv").split(separator: "\n")
-        let header = lines[0].split(separator: ",").map(String.init)
+        let header = try #require(lines.first).split(separator: ",").map(String.init)
         // Fields neither agreement permits (date of birth, the hour, free text) are not there.
         for absent in ["DOB", "INCIDENT_HOUR", "OFFICER_NARRATIVE", "FORENAME", "SURNAME", "NOMINAL_ID"] {
             #expect(!header.contains(absent), "\(absent)")
@@ -122,7 +122,7 @@ struct AgentEnvelopeTests {
                                  "--agency-key", directory.file("agency/essex-police.agency-signing.pub"), "--in", envelope, "--out", directory.file("payload.csv"))
         #expect(opened.status == 0, "\(opened.error)")
         #expect(opened.output.contains("\"agency\":\"essex-police\"") && opened.output.contains("\"agreements\":[\"early-help-domestic-abuse.v1\"]"))
-        let header = try directory.read("payload.csv").split(separator: "\n")[0].split(separator: ",").map(String.init)
+        let header = try #require(try directory.read("payload.csv").split(separator: "\n").first).split(separator: ",").map(String.init)
         for absent in ["DOB", "INCIDENT_HOUR", "OFFICER_NARRATIVE", "FORENAME", "SURNAME", "NOMINAL_ID", "INCIDENT_REF"] {
             #expect(!header.contains(absent), "\(absent) travelled")
         }

@@ -31,6 +31,15 @@ import Glibc
         #expect(child.waitForExit() == 128 + SIGKILL)
     }
 
+    @Test("the child gets none of this process's other descriptors")
+    func descriptorsStayHere() throws {
+        let descriptor = open("/dev/null", O_RDONLY)   // inheritable: no close-on-exec
+        defer { close(descriptor) }
+        #expect(descriptor > 2)
+        let result = try ChildProcess.run("/bin/sh", ["-c", "cat <&\(descriptor) && echo inherited"])
+        #expect(result.status != 0 && !result.output.contains("inherited"), "\(result.output)")
+    }
+
     @Test("run collects standard output and error together; a missing program is a clear error")
     func runCollects() throws {
         let result = try ChildProcess.run("/bin/sh", ["-c", "echo out; echo err >&2"])

@@ -162,7 +162,7 @@ struct ExchangeKeyCommandTests {
         #expect(agency.output.hasPrefix("concord-public-key/1 agency-signing county-police "))
         let hub = try concord("keys", "new-hub", "--out", directory.file("keys"))
         #expect(hub.status == 0)
-        #expect(hub.output.split(separator: "\n").map { $0.split(separator: " ")[1] } == ["hub-encryption", "hub-signing"])
+        #expect(hub.output.split(separator: "\n").map { $0.split(separator: " ").dropFirst().first } == ["hub-encryption", "hub-signing"])
         for name in ["county-police.agency-signing", "hub-encryption", "hub-signing"] {
             let attributes = try FileManager.default.attributesOfItem(atPath: directory.file("keys/\(name).key"))
             #expect(attributes[.posixPermissions] as? Int == 0o600, "\(name)")

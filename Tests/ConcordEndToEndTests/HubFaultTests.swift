@@ -287,7 +287,7 @@ struct FaultExchange {
         #expect(retried.status == 0, "the retry after the restart: \(retried.output) \(retried.error)")
         let sent = try FileManager.default.contentsOfDirectory(atPath: directory.file("state/sent"))
         let receipts = sent.filter { $0.hasSuffix(".receipt.json") }
-        #expect(receipts.count == 1, "one receipt: \(sent)")
+        try #require(receipts.count == 1, "one receipt: \(sent)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("state/outbox")).filter { $0.hasSuffix(".envelope") }.isEmpty,
                 "the outbox is empty (it held \(waiting))")
         let receipt = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory.file("state/sent/\(receipts[0])")))) as? [String: Any]

@@ -52,11 +52,18 @@ final class HubProcess: @unchecked Sendable {
         self.process = nil
     }
 
-    /// SIGTERM, then waits: a clean stop.
+    /// SIGTERM, then waits: a clean stop. A hub still running 30 s later is killed (as systemd's
+    /// stop timeout would), so that a hub that hangs in its shutdown cannot hang the tests; the
+    /// test's own checks say what went wrong before.
     func stop() {
         guard let process else { return }
         process.send(SIGTERM)
-        _ = process.waitForExit()
+        let deadline = Date().addingTimeInterval(30)
+        while process.exitStatusIfEnded == nil && Date() < deadline { usleep(50_000) }
+        if process.exitStatusIfEnded == nil {
+            process.send(SIGKILL)
+            _ = process.waitForExit()
+        }
         self.process = nil
     }
 

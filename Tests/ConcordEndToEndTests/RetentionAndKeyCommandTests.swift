@@ -39,7 +39,8 @@ struct RetentionAndKeyCommandTests {
             #expect(again.status != 0 && again.error.contains("already revoked"), "\(again.error)")
             let listed = try await asyncConcord("hub", "agency", "list", "--keys", "--config", config)
             let lines = listed.output.split(separator: "\n").map(String.init)
-            #expect(lines.count == 3 && lines[0] == "essex-police\tenabled\t\(new.id)\tEssex Police", "\(listed.output)")
+            try #require(lines.count == 3, "\(listed.output) \(listed.error)")
+            #expect(lines[0] == "essex-police\tenabled\t\(new.id)\tEssex Police", "\(listed.output)")
             #expect(lines[1].hasPrefix("  \(old.id)\tadded ") && lines[1].hasSuffix("by operator:ana: replaced"), "\(lines)")
             #expect(lines[2].hasPrefix("  \(new.id)\tadded ") && lines[2].hasSuffix("\tactive"), "\(lines)")
 

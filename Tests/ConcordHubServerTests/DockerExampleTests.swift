@@ -56,7 +56,7 @@ struct DockerExampleTests {
         try Self.mounted([configuration.signingKey, configuration.linkageKey, try #require(configuration.hub.caFile)], in: "agent-essex-police")
         #expect(try Self.secretTargets(of: "agent-essex-police").contains("agent.yaml"))
         #expect(configuration.datasets.map(\.name) == ["police_da_incidents"])
-        #expect(configuration.datasets[0].extract.hasPrefix("/srv/extracts/"))
+        #expect(configuration.datasets.first?.extract.hasPrefix("/srv/extracts/") == true)
         #expect(try Self.text("docker/compose.yaml").contains("./extracts:/srv/extracts:ro"))
     }
 }

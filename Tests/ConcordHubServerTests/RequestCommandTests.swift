@@ -39,7 +39,7 @@ struct RequestCommandTests {
                                                   "--justification", "needs assessment"], hub: hub, tokenFile: analyst)
             #expect(created.status == 0, "\(created.error)")
             let words = created.output.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            #expect(words.count == 2 && words[1] == "pending", "\(created.output)")
+            try #require(words.count == 2 && words[1] == "pending", "\(created.output)")
             let id = words[0]
 
             let refused = try await Self.concord(["request", "create", "--agreement", TestHub.agreement, "--purpose", "WRONG",

@@ -46,6 +46,7 @@ struct FuzzyLinkageStoreTests {
             try await hub.publish("police_da_incidents", [["", "a2", "b2", ""], ["", "c2", "d2", ""]], encodings: police)
             let report = try await hub.link()
             let (cscPersons, policePersons) = try await (hub.persons("csc_referrals"), hub.persons("police_da_incidents"))
+            try #require(cscPersons.count == 2 && policePersons.count == 2, "\(cscPersons) \(policePersons)")
             #expect(cscPersons[0] == policePersons[0], "Smith and Smyth are one person")
             #expect(cscPersons[1] != policePersons[1], "a review-band pair is not merged")
             #expect(report.persons == 3)
