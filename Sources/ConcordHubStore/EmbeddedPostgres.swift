@@ -261,12 +261,10 @@ enum ProcessRunner {
     /// `runuser -u USER --` when given.
     static func run(_ program: String, _ arguments: [String], as user: ServerUser?) async throws -> ChildProcess.Result {
         let (executable, fullArguments) = user.map { ("/usr/sbin/runuser", ["-u", $0.name, "--", program] + arguments) } ?? (program, arguments)
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Swift.Result {
-                    do { return try ChildProcess.run(executable, fullArguments) } catch { throw HubStoreError.embeddedPostgres("\(error)") }
-                })
-            }.start()
+        do {
+            return try await onThreadOfItsOwn { () throws(ChildProcessError) in try ChildProcess.run(executable, fullArguments) }
+        } catch {
+            throw HubStoreError.embeddedPostgres(error.description)
         }
     }
 }

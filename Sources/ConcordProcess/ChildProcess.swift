@@ -99,9 +99,7 @@ public final class ChildProcess: Sendable {
     /// cooperative threads stay free: the child may be waiting for work they must do (a test's
     /// in-process hub, or a database lock a test holds).
     public func exitStatus() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: self.waitForExit()) }
-        }
+        await onThreadOfItsOwn { self.waitForExit() }
     }
 
     /// The exit status (as `waitForExit`) if the child has ended, else nil.
@@ -141,12 +139,10 @@ extension ChildProcess {
     /// Runs a program to its end on the calling thread, collecting its standard output and error
     /// through a pipe. For programs that say little: the pipe is read until the child closes it.
     public static func run(_ executable: String, _ arguments: [String]) throws(ChildProcessError) -> Result {
-        // Close-on-exec: the child gets the pipe only as its stdout and stderr, so nothing it
-        // starts in turn (pg_ctl's postmaster) keeps the pipe open after it exits.
+        // The child gets the pipe only as its stdout and stderr (every other descriptor is closed
+        // in it), so nothing it starts in turn (pg_ctl's postmaster) keeps the pipe open after it exits.
         var pipeEnds: [Int32] = [-1, -1]
-        // (Glibc's pipe2 is not visible to Swift; the flag is set right after.)
         guard pipe(&pipeEnds) == 0 else { throw ChildProcessError("cannot make a pipe to run \(executable)") }
-        for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         defer { close(pipeEnds[0]) }
         let child: ChildProcess
         do {
@@ -165,6 +161,17 @@ extension ChildProcess {
         }
         return Result(status: child.waitForExit(), output: String(decoding: output, as: UTF8.self))
     }
+}
+
+/// Runs blocking work (waiting for a child, a blocking socket) on a thread of its own, so that the
+/// caller's cooperative threads stay free for work the blocking one may be waiting for.
+public func onThreadOfItsOwn<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+    let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, E>, Never>) in
+        Thread.detachNewThread {
+            do throws(E) { continuation.resume(returning: .success(try body())) } catch { continuation.resume(returning: .failure(error)) }
+        }
+    }
+    return try result.get()
 }
 
 /// A program could not be started.

@@ -1,3 +1,4 @@
+import ConcordProcess
 import ConcordTestSupport
 import Foundation
 import Testing
@@ -20,7 +21,7 @@ struct SlowSenderTests {
     @Test("a request head trickled a byte every 200 ms is cut off after header_timeout_seconds, unanswered")
     func slowHead() async throws {
         try await withHub(headerTimeout: 1, requestTimeout: 30) { port in
-            let trickled = try await onThread {
+            let trickled = try await onThreadOfItsOwn {
                 try SlowClient(port: port).trickle(start: "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", then: "X-Slow: " + String(repeating: "a", count: 200))
             }
             #expect(trickled.closedByHub, "the hub kept the connection open for \(trickled.seconds) s")
@@ -34,7 +35,7 @@ struct SlowSenderTests {
         try await withHub(headerTimeout: 30, requestTimeout: 3) { port in
             // Refused at once (no credentials); the hub still reads the body to keep the
             // connection, and the body's deadline stands.
-            let trickled = try await onThread {
+            let trickled = try await onThreadOfItsOwn {
                 try SlowClient(port: port).trickle(start: """
                     POST /v1/requests HTTP/1.1\r
                     Host: 127.0.0.1\r
@@ -53,7 +54,7 @@ struct SlowSenderTests {
     func manySlowSenders() async throws {
         try await withHub(headerTimeout: 10, requestTimeout: 60) { port in
             let slow = (0..<100).map { _ in
-                Task { try await onThread { try SlowClient(port: port).trickle(start: "GET /readyz HTTP/1.1\r\n", then: String(repeating: "b", count: 300)) } }
+                Task { try await onThreadOfItsOwn { try SlowClient(port: port).trickle(start: "GET /readyz HTTP/1.1\r\n", then: String(repeating: "b", count: 300)) } }
             }
             try await Task.sleep(for: .milliseconds(500))
             for _ in 0..<10 {
@@ -80,13 +81,6 @@ struct SlowSenderTests {
             defer { hub.stop() }
             try await body(try #require(hub.url.split(separator: ":").last.flatMap { Int($0) }))
         }
-    }
-}
-
-/// Runs blocking socket work on a thread of its own, off the test's cooperative threads.
-private func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
     }
 }
 

@@ -14,9 +14,9 @@ struct AgentAgainstHubTests {
             let envelope = try await hub.envelope(rows: 150)
             let state = try AgentState.fresh()
             try await HTTPHubTransport.with(baseURL: hub.baseURL) { transport in
-                var client = try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey)
+                var client = try Self.client(transport, hub)
                 client.pieceBytes = 16 << 10
-                let sender = OutboxSender(client: client, state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
+                let sender = Self.sender(client, state)
 
                 let name = try state.enqueue(envelope.path)
                 let outcome = await sender.sendWaiting()
@@ -55,8 +55,7 @@ struct AgentAgainstHubTests {
             let state = try AgentState.fresh()
             _ = try state.enqueue(envelope.path)
             try await HTTPHubTransport.with(baseURL: hub.baseURL) { transport in
-                let sender = OutboxSender(client: try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey),
-                                          state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
+                let sender = Self.sender(try Self.client(transport, hub), state)
                 let outcome = await sender.sendWaiting()
                 guard case .sent(_, let receipt)? = outcome.first else { Issue.record("not sent: \(outcome)"); return }
                 #expect(receipt == original)
@@ -73,16 +72,14 @@ struct AgentAgainstHubTests {
             let state = try AgentState.fresh()
             let name = try state.enqueue(envelope.path)
             try await HTTPHubTransport.with(baseURL: "http://127.0.0.1:9") { nowhere in
-                let down = OutboxSender(client: try HubClient(transport: nowhere, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey),
-                                        state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
+                let down = Self.sender(try Self.client(nowhere, hub), state)
                 let waiting = await down.sendWaiting()
                 #expect(waiting.first?.exitCode == .hubUnreachable)
                 #expect(FileManager.default.fileExists(atPath: "\(state.outbox)/\(name)"))
             }
 
             try await HTTPHubTransport.with(baseURL: hub.baseURL) { transport in
-                let up = OutboxSender(client: try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey),
-                                      state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
+                let up = Self.sender(try Self.client(transport, hub), state)
                 let sent = await up.sendWaiting()
                 guard case .sent? = sent.first else { Issue.record("not sent: \(sent)"); return }
             }
@@ -105,8 +102,7 @@ struct AgentAgainstHubTests {
             let name = try state.enqueue(envelope.path)
             try state.recordUpload(id: id, for: try EnvelopeFile(path: "\(state.outbox)/\(name)"))
             try await HTTPHubTransport.with(baseURL: hub.baseURL) { transport in
-                let sender = OutboxSender(client: try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey),
-                                          state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
+                let sender = Self.sender(try Self.client(transport, hub), state)
                 let outcome = await sender.sendWaiting()
                 guard case .sent(_, let receipt)? = outcome.first else { Issue.record("not sent: \(outcome)"); return }
                 #expect(receipt.receipt.uploadID == id)
@@ -114,6 +110,16 @@ struct AgentAgainstHubTests {
                 #expect(uploads.count == 1)
             }
         }
+    }
+
+    /// The agent's client for the test hub's agency.
+    static func client(_ transport: HTTPHubTransport, _ hub: TestHub) throws -> HubClient {
+        try HubClient(transport: transport, signingKey: hub.agency, receiptKey: hub.hubSigning.publicKey)
+    }
+
+    /// A sender with quick retries, so that a test of an unreachable hub stays short.
+    static func sender(_ client: HubClient, _ state: AgentState) -> OutboxSender {
+        OutboxSender(client: client, state: state, retry: RetryPolicy(attempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
     }
 }
 
