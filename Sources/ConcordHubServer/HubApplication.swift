@@ -185,21 +185,29 @@ extension HubService {
             let response = try await body()
             metrics.requestFinished(endpoint: endpoint, status: response.status.code, duration: ContinuousClock.now - start)
             return response
-        } catch let problem as Problem {
-            metrics.problem(problem.code)
-            metrics.requestFinished(endpoint: endpoint, status: problem.status.code, duration: ContinuousClock.now - start)
-            throw problem
-        } catch is NIOTooManyBytesError {
-            // A body past the limit the handler collects it up to.
-            let problem = Problem(.contentTooLarge, "request.too-large", "the request body is larger than \(endpoint.path) takes (docs/openapi.yaml)")
-            metrics.problem(problem.code)
-            metrics.requestFinished(endpoint: endpoint, status: problem.status.code, duration: ContinuousClock.now - start)
-            throw problem
         } catch {
+            let problem = Self.problem(for: error, endpoint: endpoint, request: request, logger: logger)
+            metrics.problem(problem.code)
+            metrics.requestFinished(endpoint: endpoint, status: problem.status.code, duration: ContinuousClock.now - start)
+            throw problem
+        }
+    }
+
+    /// The problem an error that ended a request leaves the hub as.
+    private static func problem(for error: any Error, endpoint: HubEndpoint, request: Request, logger: Logger) -> Problem {
+        switch error {
+        case let problem as Problem:
+            return problem
+        case is NIOTooManyBytesError:
+            // A body past the limit the handler collects it up to.
+            return Problem(.contentTooLarge, "request.too-large", "the request body is larger than \(endpoint.path) takes (docs/openapi.yaml)")
+        case HubStoreError.databaseUnavailable(let reason):
+            // Not audited: the audit log is in the database that is unavailable. Counted and logged.
+            logger.warning("\(request.method) \(endpoint.path): \(HubStoreError.databaseUnavailable(reason))")
+            return Problem(.serviceUnavailable, "hub.unavailable", "the hub cannot reach its database just now; retry later")
+        default:
             logger.error("\(request.method) \(endpoint.path) failed: \(error)")
-            metrics.problem("internal")
-            metrics.requestFinished(endpoint: endpoint, status: 500, duration: ContinuousClock.now - start)
-            throw Problem(.internalServerError, "internal", "the hub could not handle the request; its log says why")
+            return Problem(.internalServerError, "internal", "the hub could not handle the request; its log says why")
         }
     }
 

@@ -25,8 +25,11 @@ public struct HubConfiguration: Sendable, Hashable {
         /// A connection that has not sent a whole request head this long after it opened (or
         /// after the previous response) is closed: slow senders cannot hold connections.
         public var headerTimeoutSeconds = 30
-        /// Requests handled at once; more wait for a slot.
+        /// Requests handled at once; more are answered 503 `hub.busy`.
         public var maxConcurrentRequests = 64
+        /// How long work waits for a database connection before giving up: a request is then
+        /// answered 503 `hub.unavailable` (PostgreSQL down, restarting or every connection busy).
+        public var databaseWaitSeconds = 30
 
         public init() {}
     }
@@ -146,12 +149,13 @@ public struct HubConfiguration: Sendable, Hashable {
         databaseURL = top["database_url"].flatMap { reader.string($0, "database_url") }
         if let user = top["embedded_postgres_user"].flatMap({ reader.string($0, "embedded_postgres_user") }) { embeddedPostgresUser = user }
         if let node = top["limits"], let section = reader.mapping(node, "limits", allowed: ["max_request_bytes", "max_envelope_bytes",
-                                                                                             "request_timeout_seconds", "header_timeout_seconds",
+                                                                                             "request_timeout_seconds", "header_timeout_seconds", "database_wait_seconds",
                                                                                              "max_concurrent_requests"]) {
             if let value = positive(section, "max_request_bytes") { limits.maxRequestBytes = value }
             if let value = positive(section, "max_envelope_bytes") { limits.maxEnvelopeBytes = value }
             if let value = positive(section, "request_timeout_seconds") { limits.requestTimeoutSeconds = value }
             if let value = positive(section, "header_timeout_seconds") { limits.headerTimeoutSeconds = value }
+            if let value = positive(section, "database_wait_seconds") { limits.databaseWaitSeconds = value }
             if let value = positive(section, "max_concurrent_requests") { limits.maxConcurrentRequests = value }
         }
         if let node = top["ig"], let section = reader.mapping(node, "ig", allowed: ["late_extract_hours", "session_idle_minutes", "session_hours"]) {

@@ -33,11 +33,12 @@ public enum HubRuntime {
         }
         do {
             // Schema changes need the owner; requests are then served as the runtime role.
-            try await withClient(owner, logger: logger) { store in
+            let wait = Duration.seconds(configuration.limits.databaseWaitSeconds)
+            try await withClient(owner, connectionWait: wait, logger: logger) { store in
                 try await store.migrate()
                 try await prepareDatasetTables(store, catalogue: catalogue, also: agreementsToApply)
             }
-            let result = try await withClient(runtime, logger: logger, body)
+            let result = try await withClient(runtime, connectionWait: wait, logger: logger, body)
             try await embedded?.stop()
             return result
         } catch {
@@ -65,7 +66,7 @@ public enum HubRuntime {
     }
 
     /// Runs `body` with a store on a client that runs for exactly as long.
-    static func withClient<T: Sendable>(_ configuration: HubDatabaseConfiguration, logger: Logger,
+    static func withClient<T: Sendable>(_ configuration: HubDatabaseConfiguration, connectionWait: Duration, logger: Logger,
                                         _ body: (HubStore) async throws -> T) async throws -> T {
         // The pool warns when a lease comes before run() has started, which is harmless here.
         var clientLogger = logger
@@ -74,7 +75,7 @@ public enum HubRuntime {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
-            return try await body(HubStore(client: client, logger: logger))
+            return try await body(HubStore(client: client, logger: logger, connectionWait: connectionWait))
         }
     }
 }

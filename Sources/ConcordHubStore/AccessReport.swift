@@ -124,10 +124,8 @@ extension HubStore {
         let filter = AuditFilter(agreement: agreement, since: bounds.since, until: bounds.until)
         let entries = try await allAuditEntries(filter: filter)
         let roles = try await userRoles()
-        let requests = try await HubStoreError.translating {
-            try await client.query("SELECT \(unescaped: RequestRecord.columns) FROM requests r WHERE agreement_id = \(agreement)", logger: logger)
-                .collect().map(RequestRecord.init(row:))
-        }
+        let requests = try await rows("SELECT \(unescaped: RequestRecord.columns) FROM requests r WHERE agreement_id = \(agreement)")
+            .map(RequestRecord.init(row:))
         var report = AccessReport(agreement: agreement, period: period, accesses: [], uploads: [], linkageRuns: [], refusals: [],
                                   lastSeq: entries.last?.seq ?? 0)
         let byID = Dictionary(uniqueKeysWithValues: requests.map { ($0.id.uuidString.lowercased(), $0) })

@@ -77,17 +77,14 @@ extension HubStore {
 
     /// Every suspension and termination, oldest first.
     public func agreementStateChanges() async throws -> [AgreementStateChange] {
-        try await HubStoreError.translating {
-            var result: [AgreementStateChange] = []
-            for try await (id, version, status, reason, by, on) in try await client.query("""
-                SELECT agreement_id, agreement_version, status, reason, decided_by, decided_on::text FROM agreement_states ORDER BY decided_at
-                """, logger: logger).decode((String, Int, String, String, String, String).self) {
-                guard let status = AgreementStateChange.Status(rawValue: status), let day = CivilDate(iso: on) else {
-                    throw HubStoreError.database(message: "agreement_states row of \(id).v\(version) is unreadable", sqlState: nil)
-                }
-                result.append(AgreementStateChange(agreementID: id, agreementVersion: version, status: status, reason: reason, decidedBy: by, decidedOn: day))
+        try await rows("""
+            SELECT agreement_id, agreement_version, status, reason, decided_by, decided_on::text FROM agreement_states ORDER BY decided_at
+            """).map { row in
+            let (id, version, status, reason, by, on) = try row.decode((String, Int, String, String, String, String).self)
+            guard let status = AgreementStateChange.Status(rawValue: status), let day = CivilDate(iso: on) else {
+                throw HubStoreError.database(message: "agreement_states row of \(id).v\(version) is unreadable", sqlState: nil)
             }
-            return result
+            return AgreementStateChange(agreementID: id, agreementVersion: version, status: status, reason: reason, decidedBy: by, decidedOn: day)
         }
     }
 

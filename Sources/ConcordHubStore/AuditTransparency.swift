@@ -61,26 +61,14 @@ extension HubStore {
 
     /// The checkpoint signed at `size` entries, if the hub signed one then.
     public func checkpoint(size: Int64) async throws -> StoredCheckpoint? {
-        try await HubStoreError.translating {
-            var found: StoredCheckpoint?
-            for try await columns in try await client.query("SELECT \(unescaped: StoredCheckpoint.columns) FROM audit_checkpoints WHERE tree_size = \(size)",
-                                                            logger: logger).decode(StoredCheckpoint.Columns.self) {
-                found = StoredCheckpoint(columns: columns)
-            }
-            return found
-        }
+        try await rows("SELECT \(unescaped: StoredCheckpoint.columns) FROM audit_checkpoints WHERE tree_size = \(size)")
+            .last.map { StoredCheckpoint(columns: try $0.decode(StoredCheckpoint.Columns.self)) }
     }
 
     /// Every stored checkpoint, smallest tree first.
     public func checkpoints() async throws -> [StoredCheckpoint] {
-        try await HubStoreError.translating {
-            var checkpoints: [StoredCheckpoint] = []
-            for try await columns in try await client.query("SELECT \(unescaped: StoredCheckpoint.columns) FROM audit_checkpoints ORDER BY tree_size",
-                                                            logger: logger).decode(StoredCheckpoint.Columns.self) {
-                checkpoints.append(StoredCheckpoint(columns: columns))
-            }
-            return checkpoints
-        }
+        try await rows("SELECT \(unescaped: StoredCheckpoint.columns) FROM audit_checkpoints ORDER BY tree_size")
+            .map { StoredCheckpoint(columns: try $0.decode(StoredCheckpoint.Columns.self)) }
     }
 
     /// The inclusion proof of entry `seq` in the tree of `treeSize` entries, which the cache must

@@ -11,10 +11,14 @@ import PostgresNIO
 public struct HubStore: Sendable {
     public let client: PostgresClient
     public let logger: Logger
+    /// How long a call waits for a pooled connection before it throws
+    /// `HubStoreError.databaseUnavailable` (the hub's `limits.database_wait_seconds`).
+    public let connectionWait: Duration
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, connectionWait: Duration = .seconds(30)) {
         self.client = client
         self.logger = logger
+        self.connectionWait = connectionWait
     }
 
     // MARK: Migrations
@@ -25,7 +29,7 @@ public struct HubStore: Sendable {
     /// files. Run it as the database owner (the embedded cluster's superuser), before serving.
     public func migrate() async throws {
         try await withMigrationLock { connection in
-            try await connection.query("""
+            try await connection.queryUnlessClosed("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version integer PRIMARY KEY,
                     name text NOT NULL,
@@ -34,16 +38,16 @@ public struct HubStore: Sendable {
                 """, logger: logger)
             let applied = try await appliedMigrations(connection)
             for migration in Migration.all where migration.version > applied {
-                try await connection.query("BEGIN", logger: logger)
+                try await connection.queryUnlessClosed("BEGIN", logger: logger)
                 do {
                     for statement in migration.statements {
-                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        try await connection.queryUnlessClosed(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
-                    try await connection.query("""
+                    try await connection.queryUnlessClosed("""
                         INSERT INTO schema_migrations (version, name, sha256)
                         VALUES (\(migration.version), \(migration.name), \(ByteBuffer(bytes: migration.sha256)))
                         """, logger: logger)
-                    try await connection.query("COMMIT", logger: logger)
+                    try await connection.queryUnlessClosed("COMMIT", logger: logger)
                 } catch {
                     await rollback(connection)
                     throw error
@@ -56,15 +60,13 @@ public struct HubStore: Sendable {
     /// Whether the hub can serve: the database answers and is at this hub's migration version
     /// (for `/readyz`). Throws the reason when not.
     public func readiness() async throws {
-        try await HubStoreError.translating {
-            try await client.withConnection { connection in
-                let exists = try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
-                    .collect().first?.decode(Bool.self) ?? false
-                var version = 0
-                if exists { version = try await appliedMigrations(connection) }
-                guard version == Migration.latest else {
-                    throw HubStoreError.migrationsPending(databaseVersion: version, knownVersion: Migration.latest)
-                }
+        try await withConnection { connection in
+            let exists = try await connection.queryUnlessClosed("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
+                .collect().first?.decode(Bool.self) ?? false
+            var version = 0
+            if exists { version = try await appliedMigrations(connection) }
+            guard version == Migration.latest else {
+                throw HubStoreError.migrationsPending(databaseVersion: version, knownVersion: Migration.latest)
             }
         }
     }
@@ -73,7 +75,7 @@ public struct HubStore: Sendable {
     private func appliedMigrations(_ connection: PostgresConnection) async throws -> Int {
         let known = Dictionary(uniqueKeysWithValues: Migration.all.map { ($0.version, $0) })
         var highest = 0
-        for try await (version, name, sha256) in try await connection.query(
+        for try await (version, name, sha256) in try await connection.queryUnlessClosed(
             "SELECT version, name, sha256 FROM schema_migrations ORDER BY version", logger: logger
         ).decode((Int, String, ByteBuffer).self) {
             guard let migration = known[version] else {
@@ -88,23 +90,21 @@ public struct HubStore: Sendable {
     /// Runs `body` on one connection holding the migrations advisory lock (session-level: it
     /// spans the several transactions of a migration run), releasing it whatever happens.
     func withMigrationLock<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await HubStoreError.translating {
-            try await client.withConnection { connection in
-                try await connection.query(
-                    "SELECT pg_advisory_lock(\(AdvisoryLock.keyClass), \(AdvisoryLock.migrations))", logger: logger)
-                do {
-                    let value = try await body(connection)
-                    try await connection.query(
-                        "SELECT pg_advisory_unlock(\(AdvisoryLock.keyClass), \(AdvisoryLock.migrations))", logger: logger)
-                    return value
-                } catch {
-                    // Session locks outlive transactions: release it even when a statement failed
-                    // (after ending the failed transaction, if any, so the unlock can run).
-                    await rollback(connection)
-                    _ = try? await connection.query(
-                        "SELECT pg_advisory_unlock(\(AdvisoryLock.keyClass), \(AdvisoryLock.migrations))", logger: logger)
-                    throw error
-                }
+        try await withConnection { connection in
+            try await connection.queryUnlessClosed(
+                "SELECT pg_advisory_lock(\(AdvisoryLock.keyClass), \(AdvisoryLock.migrations))", logger: logger)
+            do {
+                let value = try await body(connection)
+                try await connection.queryUnlessClosed(
+                    "SELECT pg_advisory_unlock(\(AdvisoryLock.keyClass), \(AdvisoryLock.migrations))", logger: logger)
+                return value
+            } catch {
+                // Session locks outlive transactions: release it even when a statement failed
+                // (after ending the failed transaction, if any, so the unlock can run).
+                await rollback(connection)
+                _ = try? await connection.queryUnlessClosed(
+                    "SELECT pg_advisory_unlock(\(AdvisoryLock.keyClass), \(AdvisoryLock.migrations))", logger: logger)
+                throw error
             }
         }
     }
@@ -112,7 +112,7 @@ public struct HubStore: Sendable {
     /// Ends a failed transaction. Its own failure (a broken connection, which the pool then
     /// drops) would only hide the error being thrown, so it is ignored.
     private func rollback(_ connection: PostgresConnection) async {
-        _ = try? await connection.query("ROLLBACK", logger: logger)
+        _ = try? await connection.queryUnlessClosed("ROLLBACK", logger: logger)
     }
 
     // MARK: Transactions and the audit log
@@ -121,18 +121,16 @@ public struct HubStore: Sendable {
     /// it throws (and the error is rethrown). Write an audit entry for the change with
     /// `transaction.audit(_:)` inside `body`, so neither exists without the other.
     public func withTransaction<T: Sendable>(_ body: (HubTransaction) async throws -> T) async throws -> T {
-        try await HubStoreError.translating {
-            try await client.withConnection { connection in
-                let transaction = HubTransaction(connection: connection, logger: logger)
-                try await connection.query("BEGIN", logger: logger)
-                do {
-                    let value = try await body(transaction)
-                    try await connection.query("COMMIT", logger: logger)
-                    return value
-                } catch {
-                    await rollback(connection)
-                    throw error
-                }
+        try await withConnection { connection in
+            let transaction = HubTransaction(connection: connection, logger: logger)
+            try await connection.queryUnlessClosed("BEGIN", logger: logger)
+            do {
+                let value = try await body(transaction)
+                try await connection.queryUnlessClosed("COMMIT", logger: logger)
+                return value
+            } catch {
+                await rollback(connection)
+                throw error
             }
         }
     }
@@ -151,72 +149,65 @@ public struct HubStore: Sendable {
     /// the tree's root at each checkpoint's size is that checkpoint's. Stops at the first entry
     /// that does not. The checkpoints' signatures are the caller's to check (`Checkpoint(note:hubKey:)`).
     public func verifyAuditLog(against checkpoints: [Checkpoint] = []) async throws -> AuditVerification {
-        try await HubStoreError.translating {
-            try await client.withConnection { connection in
-                var verification = AuditVerification(entriesChecked: 0, lastGoodHash: AuditChain.genesis, rootHash: MerkleTree.emptyRoot,
-                                                     checkpointsMatched: 0, firstBroken: nil)
-                var pending = checkpoints.sorted { $0.size < $1.size }[...]
-                var tree = MerkleTreeBuilder()
-                var lastMatched: Int64 = 0
-                let rows = try await connection.query("""
-                    SELECT \(unescaped: AuditRecord.columns),
-                           (SELECT n.hash FROM audit_tree_nodes n WHERE n.level = 0 AND n.idx = audit_log.seq - 1)
-                    FROM audit_log ORDER BY seq
-                    """, logger: logger)
-                func broken(_ seq: Int64, _ reason: String) { verification.firstBroken = (seq, reason) }
-                /// Holds the tree so far against the checkpoints of its size; false at the first that differs.
-                func matchCheckpoints() -> Bool {
-                    while let next = pending.first, next.size == tree.size {
-                        pending.removeFirst()
-                        guard next.rootHash == tree.root else {
-                            broken(lastMatched + 1, "entries \(lastMatched + 1) to \(next.size) do not hash to the root of the checkpoint of size \(next.size) signed at \(next.time): one of them was changed, removed or inserted")
-                            return false
-                        }
-                        lastMatched = next.size
-                        verification.checkpointsMatched += 1
+        try await withConnection { connection in
+            var verification = AuditVerification(entriesChecked: 0, lastGoodHash: AuditChain.genesis, rootHash: MerkleTree.emptyRoot,
+                                                 checkpointsMatched: 0, firstBroken: nil)
+            var pending = checkpoints.sorted { $0.size < $1.size }[...]
+            var tree = MerkleTreeBuilder()
+            var lastMatched: Int64 = 0
+            let rows = try await connection.queryUnlessClosed("""
+                SELECT \(unescaped: AuditRecord.columns),
+                       (SELECT n.hash FROM audit_tree_nodes n WHERE n.level = 0 AND n.idx = audit_log.seq - 1)
+                FROM audit_log ORDER BY seq
+                """, logger: logger)
+            func broken(_ seq: Int64, _ reason: String) { verification.firstBroken = (seq, reason) }
+            /// Holds the tree so far against the checkpoints of its size; false at the first that differs.
+            func matchCheckpoints() -> Bool {
+                while let next = pending.first, next.size == tree.size {
+                    pending.removeFirst()
+                    guard next.rootHash == tree.root else {
+                        broken(lastMatched + 1, "entries \(lastMatched + 1) to \(next.size) do not hash to the root of the checkpoint of size \(next.size) signed at \(next.time): one of them was changed, removed or inserted")
+                        return false
                     }
-                    return true
+                    lastMatched = next.size
+                    verification.checkpointsMatched += 1
                 }
-                guard matchCheckpoints() else { return verification }
-                for try await row in rows {
-                    let (record, cachedLeaf) = try AuditRecord.withCachedLeaf(row: row)
-                    verification.entriesChecked += 1
-                    let expectedSeq = tree.size + 1
-                    if record.seq > expectedSeq {
-                        broken(expectedSeq, "entry \(expectedSeq) is missing: the next entry is \(record.seq)")
-                        break
-                    }
-                    if let reason = record.problem(expectedSeq: expectedSeq, previousHash: verification.lastGoodHash) {
-                        broken(record.seq, reason)
-                        break
-                    }
-                    let leaf = MerkleTree.leafHash(record.content.utf8)
-                    if let cachedLeaf, cachedLeaf != leaf {
-                        broken(record.seq, "the entry is not the one the hub added to its Merkle tree when it checkpointed: it was changed or replaced since")
-                        break
-                    }
-                    tree.append(leafHash: leaf)
-                    verification.lastGoodHash = record.hash
-                    guard matchCheckpoints() else { break }
-                }
-                if verification.firstBroken == nil, let next = pending.first {
-                    broken(tree.size + 1, "the log ends at entry \(tree.size), but the checkpoint of size \(next.size) signed at \(next.time) holds entries \(tree.size + 1) to \(next.size): they were deleted")
-                }
-                verification.rootHash = tree.root
-                return verification
+                return true
             }
+            guard matchCheckpoints() else { return verification }
+            for try await row in rows {
+                let (record, cachedLeaf) = try AuditRecord.withCachedLeaf(row: row)
+                verification.entriesChecked += 1
+                let expectedSeq = tree.size + 1
+                if record.seq > expectedSeq {
+                    broken(expectedSeq, "entry \(expectedSeq) is missing: the next entry is \(record.seq)")
+                    break
+                }
+                if let reason = record.problem(expectedSeq: expectedSeq, previousHash: verification.lastGoodHash) {
+                    broken(record.seq, reason)
+                    break
+                }
+                let leaf = MerkleTree.leafHash(record.content.utf8)
+                if let cachedLeaf, cachedLeaf != leaf {
+                    broken(record.seq, "the entry is not the one the hub added to its Merkle tree when it checkpointed: it was changed or replaced since")
+                    break
+                }
+                tree.append(leafHash: leaf)
+                verification.lastGoodHash = record.hash
+                guard matchCheckpoints() else { break }
+            }
+            if verification.firstBroken == nil, let next = pending.first {
+                broken(tree.size + 1, "the log ends at entry \(tree.size), but the checkpoint of size \(next.size) signed at \(next.time) holds entries \(tree.size + 1) to \(next.size): they were deleted")
+            }
+            verification.rootHash = tree.root
+            return verification
         }
     }
 
     /// Entries with `seq` greater than `after` that pass `filter`, in order, at most `limit` (for
     /// readers paging through the log: pass the last `seq` seen).
     public func auditEntries(after: Int64 = 0, limit: Int = 1000, filter: AuditFilter = AuditFilter()) async throws -> [AuditRecord] {
-        try await HubStoreError.translating {
-            let rows = try await client.query(filter.query(after: after, limit: max(0, limit)), logger: logger)
-            var records: [AuditRecord] = []
-            for try await row in rows { records.append(try AuditRecord(row: row)) }
-            return records
-        }
+        try await rows(filter.query(after: after, limit: max(0, limit))).map(AuditRecord.init(row:))
     }
 
     /// Every entry that passes `filter`, in order, read a page at a time.
@@ -240,7 +231,14 @@ public struct HubTransaction: Sendable {
     /// Runs one statement in the transaction.
     @discardableResult
     public func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
-        try await connection.query(query, logger: logger)
+        try await connection.queryUnlessClosed(query, logger: logger)
+    }
+
+    /// `COPY table (columns) FROM STDIN` in the transaction, fed by `writeData`. The names must be
+    /// validated identifiers: PostgresNIO quotes them but does not check them.
+    public func copy(into table: String, columns: [String], _ writeData: (PostgresCopyFromWriter) async throws -> Void) async throws {
+        try connection.refuseIfClosed()
+        try await connection.copyFrom(table: table, columns: columns, logger: logger, writeData: writeData)
     }
 
     /// Appends an audit entry in this transaction: the one way entries are written. Appends are

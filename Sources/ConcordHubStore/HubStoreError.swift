@@ -57,6 +57,9 @@ public enum HubStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The database refused a statement: PostgreSQL's message (never the bound values) and its
     /// SQLSTATE code (e.g. `42501` permission denied), when the server sent one.
     case database(message: String, sqlState: String?)
+    /// The database cannot be reached, or gave no connection in time: down, restarting or
+    /// overloaded. The same call may succeed later.
+    case databaseUnavailable(String)
 
     public var description: String {
         switch self {
@@ -100,6 +103,7 @@ public enum HubStoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .proofOutOfRange(let reason): "no such proof: \(reason)"
         case .auditTreeIncomplete(let node): "the audit log's tree cache lacks the subtree at \(node); run concord audit verify"
         case .database(let message, let sqlState): "the database refused: \(message)" + (sqlState.map { " (SQLSTATE \($0))" } ?? "")
+        case .databaseUnavailable(let reason): "the database is unavailable (\(reason)); retry later"
         }
     }
 }
@@ -117,11 +121,29 @@ extension HubStoreError {
 
     init(_ error: PSQLError) {
         if let message = error.serverInfo?[.message] {
-            self = .database(message: message, sqlState: error.serverInfo?[.sqlState])
+            let sqlState = error.serverInfo?[.sqlState]
+            if let sqlState, Self.unavailableStates.contains(where: sqlState.hasPrefix) {
+                self = .databaseUnavailable("\(message) (SQLSTATE \(sqlState))")
+            } else {
+                self = .database(message: message, sqlState: sqlState)
+            }
         } else {
-            // No server message: the connection itself failed. The underlying error (refused,
-            // unreachable, TLS) says why; it never holds the query or its values.
-            self = .database(message: "\(error.code)" + (error.underlying.map { ": \($0)" } ?? ""), sqlState: nil)
+            // No server message: the connection itself failed.
+            let message = Self.connectionFailure(error)
+            self = Self.lostConnection.contains(error.code) ? .databaseUnavailable(message) : .database(message: message, sqlState: nil)
         }
     }
+
+    /// What broke a connection: PostgresNIO's error code and the underlying cause (refused,
+    /// unreachable, TLS), never a statement or its values (`PSQLError`'s own description may hold them).
+    static func connectionFailure(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return "\(error)" }
+        return "\(error.code)" + (error.underlying.map { ": " + connectionFailure($0) } ?? "")
+    }
+
+    /// SQLSTATEs (or their classes) of a server that is going away or cannot take the work now:
+    /// connection exceptions, shutdowns, not accepting connections, too many connections.
+    private static let unavailableStates = ["08", "57P01", "57P02", "57P03", "53300"]
+    /// The connection broke under a statement, or the pool is closing.
+    private static let lostConnection: [PSQLError.Code] = [.connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection, .poolClosed]
 }

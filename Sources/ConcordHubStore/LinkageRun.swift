@@ -327,7 +327,7 @@ struct LinkageRun {
         try await transaction.query("""
             CREATE TEMP TABLE linkage_result (node bigint NOT NULL, person bigint NOT NULL, evidence text, flagged boolean NOT NULL) ON COMMIT DROP
             """)
-        try await transaction.connection.copyFrom(table: "linkage_result", columns: ["node", "person", "evidence", "flagged"], logger: transaction.logger) { writer in
+        try await transaction.copy(into: "linkage_result", columns: ["node", "person", "evidence", "flagged"]) { writer in
             var buffer = ByteBuffer()
             for index in nodes.indices {
                 let key = evidence[index] >= 0 ? passKey(Int(evidence[index])) : "\\N"

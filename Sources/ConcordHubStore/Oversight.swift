@@ -42,12 +42,9 @@ extension HubStore {
                        JOIN requests q ON q.id = k.request_id WHERE q.agreement_id = $1 AND k.used_at IS NOT NULL GROUP BY 1)
             SELECT m, coalesce(u.n, 0), coalesce(r.n, 0), coalesce(d.n, 0) FROM u FULL JOIN r USING (m) FULL JOIN d USING (m) ORDER BY m
             """, binds: binds)
-        return try await HubStoreError.translating {
-            var months: [MonthlyActivity] = []
-            for try await (month, uploads, requests, downloads) in try await client.query(query, logger: logger).decode((String, Int, Int, Int).self) {
-                months.append(MonthlyActivity(month: month, uploads: uploads, requests: requests, downloads: downloads))
-            }
-            return months
+        return try await rows(query).map { row in
+            let (month, uploads, requests, downloads) = try row.decode((String, Int, Int, Int).self)
+            return MonthlyActivity(month: month, uploads: uploads, requests: requests, downloads: downloads)
         }
     }
 
@@ -65,14 +62,9 @@ extension HubStore {
             WHERE e.published_at IS NOT NULL AND \(Self.sharedUnderAgreement)
             ORDER BY e.agency_id, e.dataset, e.published_at DESC
             """, binds: binds)
-        return try await HubStoreError.translating {
-            var result: [ExtractFreshness] = []
-            for try await (agency, dataset, published, seconds, rows, recent) in try await client.query(query, logger: logger)
-                .decode((String, String, String, Int, Int, Int).self) {
-                result.append(ExtractFreshness(agency: agency, dataset: dataset, lastPublished: published, secondsSince: seconds, lastRows: rows,
-                                               recentExtracts: recent))
-            }
-            return result
+        return try await rows(query).map { row in
+            let (agency, dataset, published, seconds, rows, recent) = try row.decode((String, String, String, Int, Int, Int).self)
+            return ExtractFreshness(agency: agency, dataset: dataset, lastPublished: published, secondsSince: seconds, lastRows: rows, recentExtracts: recent)
         }
     }
 }

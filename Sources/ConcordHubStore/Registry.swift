@@ -201,10 +201,7 @@ extension HubStore {
 
     /// The agency with this id, enabled or not.
     public func agency(id: String) async throws -> AgencyRecord? {
-        try await HubStoreError.translating {
-            let rows = try await client.query("SELECT \(unescaped: AgencyRecord.columns) FROM agencies WHERE id = \(id)", logger: logger).collect()
-            return try rows.first.map(AgencyRecord.init(row:))
-        }
+        try await rows("SELECT \(unescaped: AgencyRecord.columns) FROM agencies WHERE id = \(id)").first.map(AgencyRecord.init(row:))
     }
 
     // MARK: Users
@@ -242,12 +239,8 @@ extension HubStore {
     /// The user holding this bearer token, enabled or not (check `enabled`), or `nil`. The token
     /// is hashed and looked up by its hash, so no comparison of secrets happens here.
     public func user(bearerToken: String) async throws -> UserRecord? {
-        try await HubStoreError.translating {
-            let rows = try await client.query(
-                "SELECT id, role, enabled FROM users WHERE token_sha256 = \(ByteBuffer(bytes: APIToken.digest(bearerToken)))", logger: logger
-            ).collect()
-            return try rows.first.map(UserRecord.init(row:))
-        }
+        try await rows("SELECT id, role, enabled FROM users WHERE token_sha256 = \(ByteBuffer(bytes: APIToken.digest(bearerToken)))")
+            .first.map(UserRecord.init(row:))
     }
 
     // MARK: Agreements
@@ -291,14 +284,9 @@ extension HubStore {
     }
 
     private func storedAgreements(_ query: PostgresQuery) async throws -> [StoredAgreement] {
-        try await HubStoreError.translating {
-            var result: [StoredAgreement] = []
-            for try await (id, version, sha256, document, appliedAt, appliedBy) in try await client.query(query, logger: logger)
-                .decode((String, Int, ByteBuffer, String, String, String).self) {
-                result.append(StoredAgreement(id: id, version: version, sha256: Array(buffer: sha256), document: document,
-                                              appliedAt: appliedAt, appliedBy: appliedBy))
-            }
-            return result
+        try await rows(query).map { row in
+            let (id, version, sha256, document, appliedAt, appliedBy) = try row.decode((String, Int, ByteBuffer, String, String, String).self)
+            return StoredAgreement(id: id, version: version, sha256: Array(buffer: sha256), document: document, appliedAt: appliedAt, appliedBy: appliedBy)
         }
     }
 
@@ -306,22 +294,17 @@ extension HubStore {
 
     /// Records a signed request's nonce; `false` if this agency used it before (a replay).
     public func recordNonce(agency: String, nonce: String, at time: Date) async throws -> Bool {
-        try await HubStoreError.translating {
-            let inserted = try await client.query("""
-                INSERT INTO request_nonces (agency_id, nonce, seen_at) VALUES (\(agency), \(nonce), \(time))
-                ON CONFLICT (agency_id, nonce) DO NOTHING RETURNING 1
-                """, logger: logger).collect()
-            return !inserted.isEmpty
-        }
+        try await !rows("""
+            INSERT INTO request_nonces (agency_id, nonce, seen_at) VALUES (\(agency), \(nonce), \(time))
+            ON CONFLICT (agency_id, nonce) DO NOTHING RETURNING 1
+            """).isEmpty
     }
 
     /// Forgets nonces seen before `cutoff` (older than the replay window, whose timestamps are
     /// refused anyway). Returns how many were removed.
     @discardableResult
     public func pruneNonces(seenBefore cutoff: Date) async throws -> Int {
-        try await HubStoreError.translating {
-            try await client.query("DELETE FROM request_nonces WHERE seen_at < \(cutoff) RETURNING 1", logger: logger).collect().count
-        }
+        try await rows("DELETE FROM request_nonces WHERE seen_at < \(cutoff) RETURNING 1").count
     }
 }
 

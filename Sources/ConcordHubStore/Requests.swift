@@ -196,29 +196,22 @@ extension HubStore {
 
     /// One request, or `nil`.
     public func request(id: UUID) async throws -> RequestRecord? {
-        try await HubStoreError.translating {
-            try await client.query("SELECT \(unescaped: RequestRecord.columns) FROM requests r WHERE id = \(id)", logger: logger)
-                .collect().first.map(RequestRecord.init(row:))
-        }
+        try await rows("SELECT \(unescaped: RequestRecord.columns) FROM requests r WHERE id = \(id)").first.map(RequestRecord.init(row:))
     }
 
     /// The requests `user` made, and those under the agreements in `approverOf` (the ones an IG
     /// officer may decide), newest first.
     public func requests(requester user: String, approverOf agreements: [String] = [], limit: Int = 1000) async throws -> [RequestRecord] {
-        try await HubStoreError.translating {
-            try await client.query("""
-                SELECT \(unescaped: RequestRecord.columns) FROM requests r
-                WHERE requester = \(user) OR agreement_id = ANY(\(agreements)) ORDER BY created_at DESC, id LIMIT \(limit)
-                """, logger: logger).collect().map(RequestRecord.init(row:))
-        }
+        try await rows("""
+            SELECT \(unescaped: RequestRecord.columns) FROM requests r
+            WHERE requester = \(user) OR agreement_id = ANY(\(agreements)) ORDER BY created_at DESC, id LIMIT \(limit)
+            """).map(RequestRecord.init(row:))
     }
 
     /// Every request in `state`, oldest first.
     public func requests(in state: RequestState) async throws -> [RequestRecord] {
-        try await HubStoreError.translating {
-            try await client.query("SELECT \(unescaped: RequestRecord.columns) FROM requests r WHERE state = \(state.rawValue) ORDER BY created_at, id",
-                                   logger: logger).collect().map(RequestRecord.init(row:))
-        }
+        try await rows("SELECT \(unescaped: RequestRecord.columns) FROM requests r WHERE state = \(state.rawValue) ORDER BY created_at, id")
+            .map(RequestRecord.init(row:))
     }
 
     // MARK: Download links

@@ -90,9 +90,9 @@ extension HubStore {
     public func retentionSchedule(on date: CivilDate, catalogue: SchemaCatalogue) async throws -> RetentionSchedule {
         let agreements = try await heldAgreements(catalogue: catalogue)
         let deadlines = agreements.compactMapValues { $0.deleteBy(on: date) }
-        return try await HubStoreError.translating {
+        return try await withConnection { connection in
             var extracts: [ScheduledExtract] = []
-            for try await row in try await client.query("""
+            for try await row in try await connection.queryUnlessClosed("""
                 SELECT e.id, e.upload_id, e.agency_id, e.dataset, e.rows, up.receipt, a, coalesce(r.retain_until, e.retain_until)::text,
                        r.released_at IS NOT NULL
                 FROM extracts e JOIN uploads up ON up.id = e.upload_id
@@ -115,7 +115,7 @@ extension HubStore {
                 }
             }
             var outputs: [ScheduledOutput] = []
-            for try await (id, agreementID, datasets, completed, rows, sha256) in try await client.query("""
+            for try await (id, agreementID, datasets, completed, rows, sha256) in try await connection.queryUnlessClosed("""
                 SELECT id, agreement_id, datasets, (completed_at AT TIME ZONE 'UTC')::date::text, output_rows, output_sha256
                 FROM requests WHERE state = 'ready' AND purged_at IS NULL ORDER BY completed_at
                 """, logger: logger).decode((UUID, String, [String], String, Int64, ByteBuffer).self) {

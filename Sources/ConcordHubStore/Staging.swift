@@ -183,7 +183,7 @@ extension HubStore {
             }
             var count: Int64 = 0
             // Table and column names are validated identifiers (DatasetTable); copyFrom quotes them.
-            try await transaction.connection.copyFrom(table: table.tableName, columns: sqlColumns, logger: logger) { copyWriter in
+            try await transaction.copy(into: table.tableName, columns: sqlColumns) { copyWriter in
                 let writer = StagingWriter(writer: copyWriter, extractID: extractID, columnCount: columns.count)
                 try await rows(writer)
                 try await writer.flush(force: true)
@@ -246,15 +246,8 @@ extension HubStore {
     /// With several hubs on one database, pass a cutoff older than any staging still under way.
     @discardableResult
     public func recoverInterruptedStaging(stagedBefore cutoff: Date = Date()) async throws -> [Int64] {
-        let staged = try await HubStoreError.translating {
-            var ids: [Int64] = []
-            for try await id in try await client.query(
-                "SELECT id FROM extracts WHERE state = 'staged' AND staged_at < \(cutoff) ORDER BY id", logger: logger
-            ).decode(Int64.self) {
-                ids.append(id)
-            }
-            return ids
-        }
+        let staged = try await rows("SELECT id FROM extracts WHERE state = 'staged' AND staged_at < \(cutoff) ORDER BY id")
+            .map { try $0.decode(Int64.self) }
         var discarded: [Int64] = []
         for id in staged {
             do {
@@ -264,15 +257,8 @@ extension HubStore {
                 // Published (or discarded) by another hub since the list was read: not ours to touch.
             }
         }
-        let leftovers = try await HubStoreError.translating {
-            var byDataset: [(String, [Int64])] = []
-            for try await row in try await client.query(
-                "SELECT dataset, array_agg(id) FROM extracts WHERE state IN ('superseded', 'discarded') GROUP BY dataset", logger: logger
-            ).decode((String, [Int64]).self) {
-                byDataset.append(row)
-            }
-            return byDataset
-        }
+        let leftovers = try await rows("SELECT dataset, array_agg(id) FROM extracts WHERE state IN ('superseded', 'discarded') GROUP BY dataset")
+            .map { try $0.decode((String, [Int64]).self) }
         for (dataset, ids) in leftovers {
             try await deleteRows(dataset: dataset, extracts: ids)
         }
@@ -281,10 +267,7 @@ extension HubStore {
 
     /// The extract with this id.
     public func extract(id: Int64) async throws -> ExtractRecord? {
-        try await HubStoreError.translating {
-            try await client.query("SELECT \(unescaped: ExtractRecord.columns) FROM extracts WHERE id = \(id)", logger: logger)
-                .collect().first.map(ExtractRecord.init(row:))
-        }
+        try await rows("SELECT \(unescaped: ExtractRecord.columns) FROM extracts WHERE id = \(id)").first.map(ExtractRecord.init(row:))
     }
 
     private func lockExtract(_ id: Int64, expecting expected: ExtractState, in transaction: HubTransaction) async throws -> ExtractRecord {

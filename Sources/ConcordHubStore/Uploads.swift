@@ -73,9 +73,7 @@ extension HubStore {
     }
 
     private func uploadRecord(_ query: PostgresQuery) async throws -> UploadRecord? {
-        try await HubStoreError.translating {
-            try await client.query(query, logger: logger).collect().first.map(UploadRecord.init(row:))
-        }
+        try await rows(query).first.map(UploadRecord.init(row:))
     }
 
     /// Records how much of a `receiving` upload has arrived (not audited: progress, not a change

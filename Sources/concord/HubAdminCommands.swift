@@ -93,11 +93,16 @@ extension HubCommand {
                 let checkpointer = AuditCheckpointer(store: store, keys: keys, refusals: refusals, logger: logger)
                 let retention = RetentionWorker(purger: try RetentionPurger(store: store, catalogue: catalogue, keys: keys, dataDirectory: configuration.dataDirectory),
                                                 logger: logger)
-                let services = ServiceGroup(configuration: .init(
+                var group = ServiceGroupConfiguration(
                     services: [application, NoncePruner(store: store), LinkageWorker(store: store, catalogue: catalogue, queue: linkage, logger: logger), checkpointer,
                                retention],
-                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-                try await services.run()
+                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                // Work that cannot finish (a statement the database driver lost, say) must not keep
+                // the hub from stopping: after a minute its work is cancelled, and a service still
+                // running 30 s after that aborts the process, as a service manager's kill would.
+                group.maximumGracefulShutdownDuration = .seconds(60)
+                group.maximumCancellationDuration = .seconds(30)
+                try await ServiceGroup(configuration: group).run()
             }
         }
     }

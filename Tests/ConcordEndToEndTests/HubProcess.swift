@@ -1,4 +1,5 @@
 import ConcordProcess
+import ConcordTestSupport
 import Foundation
 import Testing
 
@@ -52,19 +53,22 @@ final class HubProcess: @unchecked Sendable {
         self.process = nil
     }
 
-    /// SIGTERM, then waits: a clean stop. A hub still running 30 s later is killed (as systemd's
-    /// stop timeout would), so that a hub that hangs in its shutdown cannot hang the tests; the
-    /// test's own checks say what went wrong before.
-    func stop() {
-        guard let process else { return }
+    /// SIGTERM, then waits: a clean stop. A hub still running `within` later is killed (as
+    /// systemd's stop timeout would), so that a hub that hangs in its shutdown cannot hang the
+    /// tests. Returns whether it stopped by itself.
+    @discardableResult
+    func stop(within limit: Duration = .seconds(30)) -> Bool {
+        guard let process else { return true }
         process.send(SIGTERM)
-        let deadline = Date().addingTimeInterval(30)
-        while process.exitStatusIfEnded == nil && Date() < deadline { usleep(50_000) }
-        if process.exitStatusIfEnded == nil {
+        let deadline = ContinuousClock.now + limit
+        while process.exitStatusIfEnded == nil && ContinuousClock.now < deadline { usleep(50_000) }
+        let stopped = process.exitStatusIfEnded != nil
+        if !stopped {
             process.send(SIGKILL)
             _ = process.waitForExit()
         }
         self.process = nil
+        return stopped
     }
 
     /// The HTTP status of `GET path` (0 when nothing answers).
@@ -74,20 +78,4 @@ final class HubProcess: @unchecked Sendable {
     }
 
     var serveLog: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
-}
-
-/// A TCP port nothing listens on right now (bound, read, released).
-func freeLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    try #require(bound, "could not bind a loopback port")
-    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -1,0 +1,106 @@
+@testable import ConcordHubStore
+import ConcordTestSupport
+import Foundation
+import PostgresNIO
+import Testing
+
+/// The store's bounded wait for a connection (`HubStore.withConnection`) and its refusal of a
+/// connection the server closed (`queryUnlessClosed`), against a real PostgreSQL.
+@Suite(.enabled(if: databaseAvailable, "needs CONCORD_TEST_DATABASE_URL (scripts/with-test-postgres.sh)"))
+struct ConnectionLeaseTests {
+    @Test("with every connection busy, a call gives up after connectionWait, and the pool works again once one is free")
+    func busyPoolGivesUpInTime() async throws {
+        try await withSingleConnectionStore(wait: .milliseconds(300)) { store, configuration in
+            let holding = Task { try await store.rows("SELECT pg_sleep(2)") }
+            // Seen from another client: the sleep holds the pool's one connection.
+            try await withClient(configuration) { observer in
+                try await waitUntil {
+                    try await observer.query("SELECT count(*)::int FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(2)'", logger: testLogger)
+                        .collect().first?.decode(Int.self) == 1
+                }
+            }
+            let started = ContinuousClock.now
+            let error = await hubStoreError { _ = try await store.rows("SELECT 1") }
+            guard case .databaseUnavailable(let reason)? = error else {
+                Issue.record("expected databaseUnavailable, got \(String(describing: error))")
+                return
+            }
+            #expect(reason.contains("no connection within"), "\(reason)")
+            #expect(ContinuousClock.now - started < .seconds(2), "gave up at the deadline, not when the connection came back")
+            _ = try await holding.value
+            #expect(try await store.rows("SELECT 1").count == 1, "the connection went back to the pool")
+        }
+    }
+
+    @Test("the deadline bounds only the wait for a connection: a statement longer than it runs to its end")
+    func deadlineDoesNotCutStatements() async throws {
+        try await withSingleConnectionStore(wait: .milliseconds(200)) { store, _ in
+            let rows = try await store.rows("SELECT 7 FROM pg_sleep(1)")
+            #expect(try rows.map { try $0.decode(Int.self) } == [7])
+            // And again: each lease was given back.
+            for _ in 0..<20 { #expect(try await store.rows("SELECT 1").count == 1) }
+        }
+    }
+
+    @Test("no server at the address: databaseUnavailable within the wait, not a hang")
+    func unreachableServer() async throws {
+        let nowhere = try HubDatabaseConfiguration(url: "postgres://concord@127.0.0.1:\(try freeLoopbackPort())/concord?sslmode=disable")
+        try await withClient(nowhere) { client in
+            let store = HubStore(client: client, logger: testLogger, connectionWait: .seconds(1))
+            let error = await hubStoreError { try await store.readiness() }
+            guard case .databaseUnavailable? = error else {
+                Issue.record("expected databaseUnavailable, got \(String(describing: error))")
+                return
+            }
+        }
+    }
+
+    @Test("a statement on a connection the server closed mid-transaction fails at once as databaseUnavailable")
+    func closedConnectionIsRefused() async throws {
+        try await withFreshDatabase { configuration in
+            try await withClient(configuration) { client in
+                let store = HubStore(client: client, logger: testLogger, connectionWait: .seconds(5))
+                let error = await hubStoreError {
+                    try await store.withTransaction { transaction in
+                        let pid = try await transaction.query("SELECT pg_backend_pid()").collect().first?.decode(Int32.self) ?? 0
+                        // Ended from another session, as a fast shutdown ends every session.
+                        try await withClient(configuration) { other in
+                            _ = try await other.query("SELECT pg_terminate_backend(\(pid))", logger: testLogger).collect()
+                        }
+                        try await waitUntil { transaction.connection.isClosed }
+                        try await transaction.query("SELECT 1")
+                    }
+                }
+                guard case .databaseUnavailable(let reason)? = error else {
+                    Issue.record("expected databaseUnavailable, got \(String(describing: error))")
+                    return
+                }
+                #expect(reason.contains("closed"), "\(reason)")
+                let afterwards = try await store.rows("SELECT 1")
+                #expect(afterwards.count == 1, "the pool replaced the closed connection")
+            }
+        }
+    }
+
+    /// A migrated store whose pool has a single connection.
+    private func withSingleConnectionStore(wait: Duration, _ body: (HubStore, HubDatabaseConfiguration) async throws -> Void) async throws {
+        try await withFreshDatabase { configuration in
+            let client = configuration.makeClient(logger: testLogger, maximumConnections: 1)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                defer { group.cancelAll() }
+                try await body(HubStore(client: client, logger: testLogger, connectionWait: wait), configuration)
+            }
+        }
+    }
+
+    /// Polls `condition` every 20 ms for up to 10 s; fails the test if it never holds.
+    private func waitUntil(_ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("the condition never held")
+    }
+}
