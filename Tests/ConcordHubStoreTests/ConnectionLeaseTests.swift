@@ -10,32 +10,39 @@ import Testing
 struct ConnectionLeaseTests {
     @Test("with every connection busy, a call gives up after connectionWait, and the pool works again once one is free")
     func busyPoolGivesUpInTime() async throws {
-        try await withSingleConnectionStore(wait: .milliseconds(300)) { store, configuration in
-            let holding = Task { try await store.rows("SELECT pg_sleep(2)") }
+        try await withSingleConnectionPool { client, configuration in
+            let patient = HubStore(client: client, logger: testLogger, connectionWait: .seconds(60))
+            let hurried = HubStore(client: client, logger: testLogger, connectionWait: .milliseconds(300))
+            let holding = Task { try await patient.rows("SELECT pg_sleep(5)") }
             // Seen from another client: the sleep holds the pool's one connection.
             try await withClient(configuration) { observer in
                 try await waitUntil {
-                    try await observer.query("SELECT count(*)::int FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(2)'", logger: testLogger)
+                    try await observer.query("SELECT count(*)::int FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(5)'", logger: testLogger)
                         .collect().first?.decode(Int.self) == 1
                 }
             }
             let started = ContinuousClock.now
-            let error = await hubStoreError { _ = try await store.rows("SELECT 1") }
+            let error = await hubStoreError { _ = try await hurried.rows("SELECT 1") }
+            let waited = ContinuousClock.now - started
             guard case .databaseUnavailable(let reason)? = error else {
                 Issue.record("expected databaseUnavailable, got \(String(describing: error))")
                 return
             }
             #expect(reason.contains("no connection within"), "\(reason)")
-            #expect(ContinuousClock.now - started < .seconds(2), "gave up at the deadline, not when the connection came back")
+            #expect(waited < .seconds(4), "gave up at the deadline, not when the connection came back")
             _ = try await holding.value
-            #expect(try await store.rows("SELECT 1").count == 1, "the connection went back to the pool")
+            let afterwards = try await hurried.rows("SELECT 1")
+            #expect(afterwards.count == 1, "the connection went back to the pool")
         }
     }
 
     @Test("the deadline bounds only the wait for a connection: a statement longer than it runs to its end")
     func deadlineDoesNotCutStatements() async throws {
-        try await withSingleConnectionStore(wait: .milliseconds(200)) { store, _ in
-            let rows = try await store.rows("SELECT 7 FROM pg_sleep(1)")
+        try await withSingleConnectionPool { client, _ in
+            let patient = HubStore(client: client, logger: testLogger, connectionWait: .seconds(60))
+            _ = try await patient.rows("SELECT 1")   // the pool's connection, made
+            let store = HubStore(client: client, logger: testLogger, connectionWait: .seconds(1))
+            let rows = try await store.rows("SELECT 7 FROM pg_sleep(2)")
             #expect(try rows.map { try $0.decode(Int.self) } == [7])
             // And again: each lease was given back.
             for _ in 0..<20 { #expect(try await store.rows("SELECT 1").count == 1) }
@@ -82,14 +89,14 @@ struct ConnectionLeaseTests {
         }
     }
 
-    /// A migrated store whose pool has a single connection.
-    private func withSingleConnectionStore(wait: Duration, _ body: (HubStore, HubDatabaseConfiguration) async throws -> Void) async throws {
+    /// A client on a fresh database whose pool has a single connection.
+    private func withSingleConnectionPool(_ body: (PostgresClient, HubDatabaseConfiguration) async throws -> Void) async throws {
         try await withFreshDatabase { configuration in
             let client = configuration.makeClient(logger: testLogger, maximumConnections: 1)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }
-                try await body(HubStore(client: client, logger: testLogger, connectionWait: wait), configuration)
+                try await body(client, configuration)
             }
         }
     }
