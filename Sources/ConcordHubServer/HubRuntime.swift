@@ -71,11 +71,12 @@ public enum HubRuntime {
         // The pool warns when a lease comes before run() has started, which is harmless here.
         var clientLogger = logger
         clientLogger.logLevel = max(logger.logLevel, .error)
-        let client = configuration.makeClient(logger: clientLogger)
+        let failures = ConnectionFailures()
+        let client = configuration.makeClient(logger: failures.backgroundLogger(passingTo: clientLogger))
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
-            return try await body(HubStore(client: client, logger: logger, connectionWait: connectionWait))
+            return try await body(HubStore(client: client, logger: logger, connectionWait: connectionWait, connectionFailures: failures))
         }
     }
 }

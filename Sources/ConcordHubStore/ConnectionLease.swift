@@ -16,7 +16,7 @@ extension HubStore {
         try await HubStoreError.translating {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 let handoff = ConnectionHandoff()
-                let (client, wait) = (client, connectionWait)
+                let (client, wait, failures, started) = (client, connectionWait, connectionFailures, ContinuousClock.now)
                 group.addTask {
                     do {
                         try await client.withConnection { connection in await handoff.lend(connection) }
@@ -27,7 +27,8 @@ extension HubStore {
                 group.addTask {
                     try? await Task.sleep(for: wait)
                     guard !Task.isCancelled else { return }
-                    handoff.fail(.databaseUnavailable("no connection within \(wait.components.seconds) s: it is down, restarting or overloaded"))
+                    let why = failures?.reason(since: started).map { "connecting failed: \($0)" } ?? "it is down, restarting or overloaded"
+                    handoff.fail(.databaseUnavailable("no connection within \(wait.components.seconds) s: \(why)"))
                 }
                 // Ends the lender's wait for a lease (when `body` never got one) and the timer.
                 defer { group.cancelAll() }

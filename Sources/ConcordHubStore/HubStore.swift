@@ -14,11 +14,15 @@ public struct HubStore: Sendable {
     /// How long a call waits for a pooled connection before it throws
     /// `HubStoreError.databaseUnavailable` (the hub's `limits.database_wait_seconds`).
     public let connectionWait: Duration
+    /// Where the client's background logger records failed connection attempts, to say why a
+    /// call got no connection (`ConnectionFailures.backgroundLogger(passingTo:)`).
+    public let connectionFailures: ConnectionFailures?
 
-    public init(client: PostgresClient, logger: Logger, connectionWait: Duration = .seconds(30)) {
+    public init(client: PostgresClient, logger: Logger, connectionWait: Duration = .seconds(30), connectionFailures: ConnectionFailures? = nil) {
         self.client = client
         self.logger = logger
         self.connectionWait = connectionWait
+        self.connectionFailures = connectionFailures
     }
 
     // MARK: Migrations

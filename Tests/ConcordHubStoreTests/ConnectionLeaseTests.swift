@@ -49,16 +49,21 @@ struct ConnectionLeaseTests {
         }
     }
 
-    @Test("no server at the address: databaseUnavailable within the wait, not a hang")
+    @Test("no server at the address: databaseUnavailable within the wait, saying why connecting failed")
     func unreachableServer() async throws {
         let nowhere = try HubDatabaseConfiguration(url: "postgres://concord@127.0.0.1:\(try freeLoopbackPort())/concord?sslmode=disable")
-        try await withClient(nowhere) { client in
-            let store = HubStore(client: client, logger: testLogger, connectionWait: .seconds(1))
+        let failures = ConnectionFailures()
+        let client = nowhere.makeClient(logger: failures.backgroundLogger(passingTo: testLogger))
+        await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let store = HubStore(client: client, logger: testLogger, connectionWait: .seconds(1), connectionFailures: failures)
             let error = await hubStoreError { try await store.readiness() }
-            guard case .databaseUnavailable? = error else {
+            guard case .databaseUnavailable(let reason)? = error else {
                 Issue.record("expected databaseUnavailable, got \(String(describing: error))")
                 return
             }
+            #expect(reason.contains("connecting failed") && reason.localizedCaseInsensitiveContains("refused"), "\(reason)")
         }
     }
 
