@@ -1,25 +1,28 @@
 import Logging
 import Synchronization
 
-/// The latest reason PostgresNIO's pool gave for failing to connect, so that a call that waited
-/// in vain for a connection can say why (a wrong password, a missing database, a refused port)
-/// rather than only that it waited.
+/// The latest reason PostgresNIO's pool gave for failing to connect since a connection was last
+/// leased, so that a call that waited in vain for a connection can say why (a wrong password, a
+/// missing database, a refused port) rather than only that it waited.
 ///
 /// The pool reports a failed attempt only to its background logger, as "Connection creation
 /// failed" at `info` with the error in `psql_error` metadata; `backgroundLogger(passingTo:)` makes
 /// a logger that keeps it. Connection errors carry no statement or bound value.
 public final class ConnectionFailures: Sendable {
-    private let latest = Mutex<(at: ContinuousClock.Instant, reason: String)?>(nil)
+    private let latest = Mutex<String?>(nil)
 
     public init() {}
 
-    /// The latest failure recorded at or after `instant`.
-    public func reason(since instant: ContinuousClock.Instant) -> String? {
-        latest.withLock { $0.flatMap { $0.at >= instant ? $0.reason : nil } }
-    }
+    /// The latest failure, unless a connection was leased since.
+    public var reason: String? { latest.withLock { $0 } }
 
     func record(_ reason: String) {
-        latest.withLock { $0 = (ContinuousClock.now, String(reason.prefix(Self.longestReason))) }
+        latest.withLock { $0 = String(reason.prefix(Self.longestReason)) }
+    }
+
+    /// A connection was leased: earlier failures no longer explain anything.
+    func leased() {
+        latest.withLock { $0 = nil }
     }
 
     /// A logger for `PostgresClient(configuration:backgroundLogger:)` that records failed

@@ -16,10 +16,13 @@ extension HubStore {
         try await HubStoreError.translating {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 let handoff = ConnectionHandoff()
-                let (client, wait, failures, started) = (client, connectionWait, connectionFailures, ContinuousClock.now)
+                let (client, wait, failures) = (client, connectionWait, connectionFailures)
                 group.addTask {
                     do {
-                        try await client.withConnection { connection in await handoff.lend(connection) }
+                        try await client.withConnection { connection in
+                            failures?.leased()
+                            await handoff.lend(connection)
+                        }
                     } catch {
                         handoff.fail(.databaseUnavailable("no connection: \(HubStoreError.connectionFailure(error))"))
                     }
@@ -27,7 +30,7 @@ extension HubStore {
                 group.addTask {
                     try? await Task.sleep(for: wait)
                     guard !Task.isCancelled else { return }
-                    let why = failures?.reason(since: started).map { "connecting failed: \($0)" } ?? "it is down, restarting or overloaded"
+                    let why = failures?.reason.map { "connecting failed: \($0)" } ?? "it is down, restarting or overloaded"
                     handoff.fail(.databaseUnavailable("no connection within \(wait.components.seconds) s: \(why)"))
                 }
                 // Ends the lender's wait for a lease (when `body` never got one) and the timer.
