@@ -201,9 +201,9 @@ extension HubService {
         case is NIOTooManyBytesError:
             // A body past the limit the handler collects it up to.
             return Problem(.contentTooLarge, "request.too-large", "the request body is larger than \(endpoint.path) takes (docs/openapi.yaml)")
-        case HubStoreError.databaseUnavailable(let reason):
+        case HubStoreError.databaseUnavailable:
             // Not audited: the audit log is in the database that is unavailable. Counted and logged.
-            logger.warning("\(request.method) \(endpoint.path): \(HubStoreError.databaseUnavailable(reason))")
+            logger.warning("\(request.method) \(endpoint.path): \(error)")
             return Problem(.serviceUnavailable, "hub.unavailable", "the hub cannot reach its database just now; retry later")
         default:
             logger.error("\(request.method) \(endpoint.path) failed: \(error)")

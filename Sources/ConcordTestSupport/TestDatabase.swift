@@ -36,8 +36,10 @@ public func requireDatabase() throws -> HubDatabaseConfiguration {
 }
 
 /// Runs `body` with a running client for `configuration`, stopping the client afterwards.
-public func withClient<T: Sendable>(_ configuration: HubDatabaseConfiguration, _ body: (PostgresClient) async throws -> T) async throws -> T {
-    let client = configuration.makeClient(logger: testLogger, maximumConnections: 8)
+/// - Parameter logger: the client's background logger (`testLogger` unless given).
+public func withClient<T: Sendable>(_ configuration: HubDatabaseConfiguration, maximumConnections: Int = 8, logger: Logger = testLogger,
+                                    _ body: (PostgresClient) async throws -> T) async throws -> T {
+    let client = configuration.makeClient(logger: logger, maximumConnections: maximumConnections)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await client.run() }
         defer { group.cancelAll() }
@@ -67,20 +69,4 @@ private func dropDatabase(_ name: String, on server: HubDatabaseConfiguration) a
     _ = try await withClient(server) { client in
         try await client.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)", logger: testLogger)
     }
-}
-
-/// A TCP port nothing listens on right now (bound, read, released).
-public func freeLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    try #require(bound, "could not bind a loopback port")
-    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -61,10 +61,7 @@ struct ConnectionLeaseTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let nowhere = HubDatabaseConfiguration(unixSocketPath: directory + "/.s.PGSQL.5432", username: "concord", database: "concord")
         let failures = ConnectionFailures()
-        let client = nowhere.makeClient(logger: failures.backgroundLogger(passingTo: testLogger))
-        await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
+        try await withClient(nowhere, logger: failures.backgroundLogger(passingTo: testLogger)) { client in
             let store = HubStore(client: client, logger: testLogger, connectionWait: .seconds(2), connectionFailures: failures)
             // The first call may give up before the pool's first attempt has failed; a later
             // one knows why.
@@ -113,12 +110,7 @@ struct ConnectionLeaseTests {
     /// A client on a fresh database whose pool has a single connection.
     private func withSingleConnectionPool(_ body: (PostgresClient, HubDatabaseConfiguration) async throws -> Void) async throws {
         try await withFreshDatabase { configuration in
-            let client = configuration.makeClient(logger: testLogger, maximumConnections: 1)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await client.run() }
-                defer { group.cancelAll() }
-                try await body(client, configuration)
-            }
+            try await withClient(configuration, maximumConnections: 1) { try await body($0, configuration) }
         }
     }
 
