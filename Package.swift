@@ -126,7 +126,7 @@ let package = Package(
             name: "ConcordCoreTests",
             dependencies: ["ConcordCore", "ConcordFiles", .product(name: "Crypto", package: "swift-crypto"), .product(name: "PropertyBased", package: "swift-property-based")]
         ),
-        .testTarget(name: "ConcordAgentTests", dependencies: ["ConcordAgent", "ConcordFiles"]),
+        .testTarget(name: "ConcordAgentTests", dependencies: ["ConcordAgent", "ConcordFiles", "ConcordTestSupport"]),
         .testTarget(name: "ConcordHubTests", dependencies: ["ConcordHub"]),
         // Fresh databases on the test PostgreSQL, for the test targets that need one.
         .target(

@@ -17,6 +17,10 @@ status=${PIPESTATUS[0]}
 if [ "$status" -ne 0 ]; then
     echo
     echo "== swift test failed (exit $status); the full output is in $log. What failed:"
-    grep -a -E '✘|Fatal error|fatal error|Program crashed|Thread [0-9]+.* crashed| in .* at /.*\.swift:[0-9]+|error:' "$log" | grep -a -v '^✔' | head -n 80
+    # With each recorded issue, its comment: the lines after it, up to the next event (at most 30).
+    awk '/^(✔|✘|◇|➜|⚠)/ { comment = 0 }
+         comment > 0 { print; comment--; next }
+         /^✔/ { next }
+         /✘|Fatal error|fatal error|Program crashed|Thread [0-9]+.* crashed| in .* at \/.*\.swift:[0-9]+|error:/ { print; if (/recorded an issue/) comment = 30 }' "$log" | head -n 120
 fi
 exit "$status"

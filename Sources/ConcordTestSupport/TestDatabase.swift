@@ -7,13 +7,6 @@ import Testing
 // Shared by the test targets that need PostgreSQL; never linked into the `concord` binary.
 
 /// The repository's root, for tests that read shipped files (schemas, agreements, specs).
-/// A fresh empty directory under the system's temporary directory.
-public func temporaryDirectory() throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("concord-tests-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
 public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// Quiet: tests judge by answers and state, and a cancelled server logs its cancellation as an error.

@@ -1,6 +1,7 @@
 import ConcordAgent
 import ConcordCore
 import ConcordFiles
+import ConcordTestSupport
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import ConcordProcess
+import ConcordTestSupport
 import Foundation
 import Testing
 

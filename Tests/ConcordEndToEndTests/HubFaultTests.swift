@@ -258,22 +258,30 @@ struct FaultExchange {
     /// Runs `concord agent push` and kills the hub (or does `fault`) the moment `condition` (a
     /// count) is above zero (see `strike`). Fails when the moment never came.
     func push(killingWhen condition: String, on client: PostgresClient, fault: (() async throws -> Void)? = nil) async throws -> RunResult {
-        let push = Task { try await asyncConcord("agent", "push", "--config", agentConfig) }
-        let saw = try await strike(when: condition, on: client, fault: fault)
-        let result = try await push.value
+        let push = try startConcord("agent", "push", "--config", agentConfig)
+        let saw = try await strike(when: condition, on: client, fault: fault, endingWhen: { push.hasEnded })
+        let result = try await push.result()
         try #require(saw, "the moment to kill the hub never came (\(condition)); the push: \(result.output) \(result.error)")
         return result
     }
 
     /// Kills the hub (or does `fault`) the moment `condition` (a count) is above zero, watching
-    /// every few milliseconds for at most 60 s. Returns whether the moment came.
-    func strike(when condition: String, on client: PostgresClient, fault: (() async throws -> Void)? = nil) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
+    /// every few milliseconds. Returns whether the moment came. It gives up a minute after `ended`
+    /// first says so (a linkage comes after the push's receipt), and after 5 minutes at most: under
+    /// the whole suite on two cores, a debug build's push has taken over a minute to start its upload.
+    func strike(when condition: String, on client: PostgresClient, fault: (() async throws -> Void)? = nil,
+                endingWhen ended: () -> Bool = { false }) async throws -> Bool {
+        var deadline = ContinuousClock.now + .seconds(300)
+        var sawTheEnd = false
+        while ContinuousClock.now < deadline {
             let count = try await client.query(PostgresQuery(unsafeSQL: condition), logger: testLogger).collect().first?.decode(Int.self) ?? 0
             if count > 0 {
                 if let fault { try await fault() } else { hub.killHard() }
                 return true
+            }
+            if !sawTheEnd && ended() {
+                sawTheEnd = true
+                deadline = min(deadline, ContinuousClock.now + .seconds(60))
             }
             try await Task.sleep(for: .milliseconds(2))
         }

@@ -1,8 +1,7 @@
 import ConcordProcess
+import ConcordTestSupport
 import Foundation
 import Testing
-
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// The `concord` binary built beside the test bundle, or `CONCORD_BINARY`.
 let concordBinary: String = {
@@ -38,12 +37,16 @@ func asyncConcord(_ arguments: String..., in directory: String? = nil) async thr
 
 /// `run(…)` waiting on a thread of its own (see `asyncConcord`).
 func asyncRun(_ executable: String, _ arguments: [String], in directory: String? = nil) async throws -> RunResult {
-    let command = try Command(executable, arguments, in: directory, input: nil)
-    return try command.result(status: await command.process.exitStatus())
+    try await Command(executable, arguments, in: directory, input: nil).result()
+}
+
+/// Starts `concord` with `arguments` and returns at once, for a test that acts while it runs.
+func startConcord(_ arguments: String...) throws -> Command {
+    try Command(concordBinary, arguments, in: nil, input: nil)
 }
 
 /// A started program whose output and error streams go to files of a scratch directory.
-private struct Command {
+struct Command {
     let process: ChildProcess
     let scratch: TemporaryDirectory
 
@@ -53,25 +56,16 @@ private struct Command {
                                    output: .file(scratch.file("out")), error: .file(scratch.file("err")))
     }
 
+    var hasEnded: Bool { process.exitStatusIfEnded != nil }
+
+    /// Waits for the program's end (on a thread of its own, as `asyncConcord`).
+    func result() async throws -> RunResult {
+        try result(status: await process.exitStatus())
+    }
+
     func result(status: Int32) throws -> RunResult {
         RunResult(status: status, output: try scratch.read("out"), error: try scratch.read("err"))
     }
-}
-
-/// A temporary directory removed when the test ends.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("concord-e2e-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { "\(path)/\(name)" }
-    func read(_ name: String) throws -> String { try String(contentsOfFile: file(name), encoding: .utf8) }
-    func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name)) }
 }
 
 let datasets = ["csc_referrals", "school_attendance", "police_da_incidents", "housing_cases"]

@@ -12,7 +12,7 @@ struct AgentAgainstHubTests {
     @Test func agentSendsThroughTheHub() async throws {
         try await TestHub.with { hub in
             let envelope = try await hub.envelope(rows: 150)
-            let state = try AgentState.fresh()
+            let state = try AgentState.fresh(beside: hub)
             try await HTTPHubTransport.with(baseURL: hub.baseURL) { transport in
                 var client = try Self.client(transport, hub)
                 client.pieceBytes = 16 << 10
@@ -52,7 +52,7 @@ struct AgentAgainstHubTests {
             #expect(direct.status == 200, "\(direct.text)")
             let original = try SignedUploadReceipt(json: try #require(try direct.json()["receipt"]))
 
-            let state = try AgentState.fresh()
+            let state = try AgentState.fresh(beside: hub)
             _ = try state.enqueue(envelope.path)
             try await HTTPHubTransport.with(baseURL: hub.baseURL) { transport in
                 let sender = Self.sender(try Self.client(transport, hub), state)
@@ -69,7 +69,7 @@ struct AgentAgainstHubTests {
     @Test func hubDownThenUp() async throws {
         try await TestHub.with { hub in
             let envelope = try await hub.envelope(rows: 40)
-            let state = try AgentState.fresh()
+            let state = try AgentState.fresh(beside: hub)
             let name = try state.enqueue(envelope.path)
             try await HTTPHubTransport.with(baseURL: "http://127.0.0.1:9") { nowhere in
                 let down = Self.sender(try Self.client(nowhere, hub), state)
@@ -98,7 +98,7 @@ struct AgentAgainstHubTests {
             #expect(try await hub.signed(.patch, "/v1/uploads/\(id)", body: Array(bytes[offset..<(offset + 4096)]),
                                          headers: [("Upload-Offset", String(offset))]).status == 204)
 
-            let state = try AgentState.fresh()
+            let state = try AgentState.fresh(beside: hub)
             let name = try state.enqueue(envelope.path)
             try state.recordUpload(id: id, for: try EnvelopeFile(path: "\(state.outbox)/\(name)"))
             try await HTTPHubTransport.with(baseURL: hub.baseURL) { transport in
@@ -124,9 +124,9 @@ struct AgentAgainstHubTests {
 }
 
 extension AgentState {
-    /// A prepared state directory of its own.
-    static func fresh() throws -> AgentState {
-        let state = AgentState(root: try temporaryDirectory() + "/agent")
+    /// A prepared state directory of its own, in a scratch directory of `hub`.
+    static func fresh(beside hub: TestHub) throws -> AgentState {
+        let state = AgentState(root: try hub.scratchDirectory() + "/agent")
         try state.prepare()
         return state
     }

@@ -14,7 +14,7 @@ struct RequestCommandTests {
 
     /// Runs `concord` with a hub and a token file; output streams go to files, so no pipe can fill.
     static func concord(_ arguments: [String], hub: TestHub, tokenFile: String) async throws -> (status: Int32, output: String, error: String) {
-        let scratch = try temporaryDirectory()
+        let scratch = try hub.scratchDirectory()
         let environment = ["CONCORD_HUB_URL": hub.baseURL, "CONCORD_TOKEN_FILE": tokenFile, "PATH": "/usr/bin:/bin"]
         let status = try await ChildProcess(binary, arguments, directory: scratch, environment: environment,
                                             output: .file("\(scratch)/out"), error: .file("\(scratch)/err")).exitStatus()
@@ -22,8 +22,8 @@ struct RequestCommandTests {
                 try String(contentsOfFile: "\(scratch)/err", encoding: .utf8))
     }
 
-    static func tokenFile(_ token: String) throws -> String {
-        let path = "\(try temporaryDirectory())/token"
+    static func tokenFile(_ token: String, of hub: TestHub) throws -> String {
+        let path = "\(try hub.scratchDirectory())/token"
         #expect(FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]))
         return path
     }
@@ -31,8 +31,8 @@ struct RequestCommandTests {
     @Test func createApproveAndDownloadWithTheCommandLine() async throws {
         try await TestHub.with { hub in
             #expect(try await hub.upload(try await hub.envelope(rows: 60)).status == 200)
-            let analyst = try Self.tokenFile(try await hub.person("n-carrow", .analyst))
-            let officer = try Self.tokenFile(try await hub.person("i-thackeray", .igOfficer))
+            let analyst = try Self.tokenFile(try await hub.person("n-carrow", .analyst), of: hub)
+            let officer = try Self.tokenFile(try await hub.person("i-thackeray", .igOfficer), of: hub)
 
             let created = try await Self.concord(["request", "create", "--agreement", TestHub.agreement, "--purpose", "EH-DA",
                                                   "--datasets", "police_da_incidents", "--dimensions", "GENDER,DASH_RISK",
@@ -54,7 +54,7 @@ struct RequestCommandTests {
             let approved = try await Self.concord(["request", "approve", id, "--reason", "needs assessment, approved"], hub: hub, tokenFile: officer)
             #expect(approved.status == 0 && approved.output.contains("\(id) ready"), "\(approved.output) \(approved.error)")
 
-            let directory = try temporaryDirectory()
+            let directory = try hub.scratchDirectory()
             let downloaded = try await Self.concord(["request", "download", id, "--out", "\(directory)/counts.csv", "--report", "\(directory)/linkage.json"],
                                                     hub: hub, tokenFile: analyst)
             #expect(downloaded.status == 0, "\(downloaded.error)")

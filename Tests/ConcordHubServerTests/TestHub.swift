@@ -25,7 +25,9 @@ struct TestHub: Sendable {
     let agency: PrivateKeyDocument
     let linkageKey: LinkageKey
     let catalogue: SchemaCatalogue
-    let directory: String
+    /// The hub's data directory is `hub` in it; tests make scratch directories beside it.
+    let temporary: TemporaryDirectory
+    var directory: String { temporary.path }
     /// Where the hub audits refused requests; tests flush it as the checkpointer would.
     let refusals: RefusalAudit
 
@@ -51,8 +53,8 @@ struct TestHub: Sendable {
                 let agency = PrivateKeyDocument.generate(.agencySigning, owner: agencyID)
                 _ = try await store.addAgency(id: agencyID, name: "Essex Police", publicKey: agency.publicKey, by: .operator("tests"))
 
-                let directory = try temporaryDirectory()
-                var configuration = HubConfiguration(dataDirectory: directory + "/hub", encryptionKeyPath: "", signingKeyPath: "", schemasDirectory: "")
+                let directory = try TemporaryDirectory()
+                var configuration = HubConfiguration(dataDirectory: directory.file("hub"), encryptionKeyPath: "", signingKeyPath: "", schemasDirectory: "")
                 configuration.port = 0
                 configuration.limits.maxRequestBytes = 1 << 20
                 let hubEncryption = PrivateKeyDocument.generate(.hubEncryption, owner: "hub")
@@ -75,7 +77,7 @@ struct TestHub: Sendable {
                     let port = try #require(await iterator.next())
                     let hub = TestHub(baseURL: "http://127.0.0.1:\(port)", store: store, hubEncryption: hubEncryption, hubSigning: hubSigning,
                                       agency: agency, linkageKey: try LinkageKey.generate(version: 1), catalogue: catalogue,
-                                      directory: directory, refusals: refusals)
+                                      temporary: directory, refusals: refusals)
                     try await body(hub)
                 }
             }
@@ -92,7 +94,7 @@ struct TestHub: Sendable {
                   sealedTo hubKey: PrivateKeyDocument? = nil) async throws -> SealedTestEnvelope {
         let sender = sender ?? agency
         let linkageKey = linkageKey ?? self.linkageKey
-        let work = try temporaryDirectory()
+        let work = try scratchDirectory()
         let synthesiser = Synthesiser(SynthConfiguration(seed: seed, people: people ?? max(200, rows), errorRates: .none))
         let summary = try synthesiser.write(dataset, rows: rows, to: work)
         let schema = try #require(catalogue.schemas[dataset.rawValue])
@@ -112,6 +114,13 @@ struct TestHub: Sendable {
                                                          hubKey: try (hubKey ?? hubEncryption).publicKey.encryptionKey(),
                                                          signingKey: try sender.signingKey(), outbox: work)
         return SealedTestEnvelope(path: path, headerDigest: digest, manifest: manifest, payloadPath: work + "/payload.csv")
+    }
+
+    /// A new empty directory beside the hub's data, removed with it when the test ends.
+    func scratchDirectory() throws -> String {
+        let path = temporary.file("scratch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        return path
     }
 
     /// Sends a request signed as `key`'s owner (by default the registered agency), with the given overrides for failure cases.

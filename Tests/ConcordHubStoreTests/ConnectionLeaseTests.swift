@@ -57,9 +57,8 @@ struct ConnectionLeaseTests {
         // A socket path with no server: every attempt fails at once. (A closed TCP port on
         // 127.0.0.1 took up to 30 s to fail under the full parallel suite, likely waiting for
         // address resolution in NIO's shared blocking pool.)
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let nowhere = HubDatabaseConfiguration(unixSocketPath: directory + "/.s.PGSQL.5432", username: "concord", database: "concord")
+        let directory = try TemporaryDirectory()
+        let nowhere = HubDatabaseConfiguration(unixSocketPath: directory.file(".s.PGSQL.5432"), username: "concord", database: "concord")
         let failures = ConnectionFailures()
         try await withClient(nowhere, logger: failures.backgroundLogger(passingTo: testLogger)) { client in
             let store = HubStore(client: client, logger: testLogger, connectionWait: .seconds(2), connectionFailures: failures)

@@ -13,9 +13,8 @@ struct LinkageQualityTests {
     static let datasets: [SynthDataset] = [.cscReferrals, .schoolAttendance, .policeDAIncidents]
 
     @Test func aSyntheticPopulationLinksWithHighPrecisionAndRecall() async throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let summary = try Synthesiser(SynthConfiguration(seed: 5, people: 20000)).write(to: directory)
+        let directory = try TemporaryDirectory()
+        let summary = try Synthesiser(SynthConfiguration(seed: 5, people: 20000)).write(to: directory.path)
         let key = try LinkageKey(version: 1, secret: Array(0..<32))
         let encodings = Dictionary(uniqueKeysWithValues: Self.datasets.map { ($0.rawValue, 1) })
         var keysAlone: [(found: Int64, truth: String)] = [], withFuzzy: [(found: Int64, truth: String)] = []
@@ -23,7 +22,7 @@ struct LinkageQualityTests {
             var lines: [SynthDataset: [Int]] = [:]
             for dataset in Self.datasets {
                 let input = try #require(summary.files.first { $0.dataset == dataset }).path
-                let output = "\(directory)/\(dataset).pseudonymised.csv", rejects = "\(directory)/\(dataset).rejects.csv"
+                let output = directory.file("\(dataset).pseudonymised.csv"), rejects = directory.file("\(dataset).rejects.csv")
                 let schema = try hub.schema(dataset.rawValue)
                 // What the provider may send under the agreement: match keys, fields and, since it
                 // permits the fuzzy pass, the encoding (the agent's release plan).
