@@ -59,9 +59,10 @@ bench: deps ## Benchmarks with the release build: pseudonymise, agent push, hub 
 	scripts/with-test-postgres.sh bash Benchmarks/audit.sh
 	bash Benchmarks/load.sh
 
-soak: deps ## Long load with the release build: 20 agencies x 10 pushes of 20,000 rows, analysts and an IG officer (bench-output/load/)
+soak: deps ## Long load with the release build: 20 agencies x 10 pushes of 20,000 rows, analysts and an IG officer (bench-output/load/); then 5,000 sessions ended mid-statement
 	$(RELEASE_BUILD)
 	bash Benchmarks/load.sh --uploads 10 --rows 20000 --calls 5000 --seconds 3600
+	CONCORD_CLOSING_ROUNDS=5000 scripts/with-test-postgres.sh $(SWIFT) test --filter sessionEndedMidStream
 
 fuzz: ## libFuzzer on the CSV reader, envelope opener, schema and agreement loaders, FUZZ_SECONDS each (default 60), release build; findings in fuzz-output/
 	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) scripts/fuzz.sh

@@ -116,19 +116,51 @@ final class ConnectionHandoff: Sendable {
 }
 
 extension PostgresConnection {
-    /// `query(_:logger:)`, refused at once on a connection that has closed. PostgresNIO (1.33)
-    /// loses a statement written to a closed channel: the call never returns, and cancelling it
-    /// does not help (vapor/postgres-nio#487 fixed this and was reverted in #501). That happens
-    /// when PostgreSQL ends a session between two statements of a transaction, as a fast shutdown
-    /// does; a linkage run then hung, and the hub's shutdown with it (found by HubFaultTests).
+    /// `query(_:logger:)`, refused on a connection that has closed.
+    ///
+    /// PostgresNIO (1.33) loses a statement written to a closed channel: the call never returns,
+    /// and cancelling it does not help (vapor/postgres-nio#487 fixed this and was reverted in
+    /// #501). PostgreSQL ends every session when it stops, and a statement sent in that instant
+    /// hung its request or linkage run, and the hub's shutdown with it (found by HubFaultTests).
+    /// Checking `isClosed` first is not enough: the write reaches the channel a thread hop later,
+    /// and the close can come in between (`ConnectionLeaseTests.sessionEndedMidStream` lost one
+    /// statement in a few hundred rounds on a busy machine). So the check and the write both run
+    /// on the connection's event loop, where the close also runs, with nothing between them.
     @discardableResult
     func queryUnlessClosed(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
-        try refuseIfClosed()
-        return try await self.query(query, logger: logger)
+        try await withTaskExecutorPreference(EventLoopExecutor(eventLoop)) {
+            try refuseIfClosed()
+            return try await self.query(query, logger: logger)
+        }
+    }
+
+    /// `copyFrom(table:columns:logger:writeData:)`, refused on a connection that has closed,
+    /// the check and the write of the `COPY` on the event loop (see `queryUnlessClosed`).
+    /// `writeData` runs on the global executor, so that its work never holds up the event loop.
+    func copyUnlessClosed(into table: String, columns: [String], logger: Logger,
+                          _ writeData: (PostgresCopyFromWriter) async throws -> Void) async throws {
+        try await withTaskExecutorPreference(EventLoopExecutor(eventLoop)) {
+            try refuseIfClosed()
+            try await copyFrom(table: table, columns: columns, logger: logger) { writer in
+                try await withTaskExecutorPreference(globalConcurrentExecutor) { try await writeData(writer) }
+            }
+        }
     }
 
     /// Throws `HubStoreError.databaseUnavailable` if the connection has closed.
-    func refuseIfClosed() throws {
+    private func refuseIfClosed() throws {
         guard !isClosed else { throw HubStoreError.databaseUnavailable("the server closed the connection") }
+    }
+}
+
+/// Runs the jobs of the tasks that prefer it on a NIO event loop.
+final class EventLoopExecutor: TaskExecutor {
+    private let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

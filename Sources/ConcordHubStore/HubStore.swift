@@ -241,8 +241,7 @@ public struct HubTransaction: Sendable {
     /// `COPY table (columns) FROM STDIN` in the transaction, fed by `writeData`. The names must be
     /// validated identifiers: PostgresNIO quotes them but does not check them.
     public func copy(into table: String, columns: [String], _ writeData: (PostgresCopyFromWriter) async throws -> Void) async throws {
-        try connection.refuseIfClosed()
-        try await connection.copyFrom(table: table, columns: columns, logger: logger, writeData: writeData)
+        try await connection.copyUnlessClosed(into: table, columns: columns, logger: logger, writeData)
     }
 
     /// Appends an audit entry in this transaction: the one way entries are written. Appends are

@@ -116,6 +116,9 @@ extension HubStoreError {
             return try await body()
         } catch let error as PSQLError {
             throw HubStoreError(error)
+        } catch PostgresError.connectionClosed {
+            // What a `COPY` whose connection closed under it throws (PostgresNIO's older error type).
+            throw HubStoreError.databaseUnavailable("the connection closed")
         }
     }
 

@@ -141,7 +141,8 @@ struct HubFaultTests {
                 try await cluster.stop()
             }
             #expect(push.status == 3, "the agent keeps the envelope for later: \(push.output) \(push.error)")
-            #expect((push.output + push.error).contains("hub.unavailable"), "the hub said its database is unavailable: \(push.output) \(push.error)")
+            #expect((push.output + push.error).contains("hub.unavailable"),
+                    "the hub said its database is unavailable: \(push.output) \(push.error); its log:\n\(exchange.hub.serveLog.suffix(4000))")
             // Requests waiting for a database connection give up after database_wait_seconds (3 s),
             // not at the connection's 120 s request deadline.
             #expect(ContinuousClock.now - started < .seconds(60), "the push was answered, not left hanging")

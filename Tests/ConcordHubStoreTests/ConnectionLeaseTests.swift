@@ -106,6 +106,70 @@ struct ConnectionLeaseTests {
         }
     }
 
+    @Test("a session ended during a COPY fails the copy as databaseUnavailable")
+    func sessionEndedDuringCopy() async throws {
+        try await withFreshDatabase { configuration in
+            try await withClient(configuration) { client in
+                let store = HubStore(client: client, logger: testLogger, connectionWait: .seconds(5))
+                try await store.withTransaction { try await $0.query("CREATE TABLE copied (n int)") }
+                do {
+                    try await store.withTransaction { transaction in
+                        let pid = try await transaction.query("SELECT pg_backend_pid()").collect().first?.decode(Int32.self) ?? 0
+                        try await transaction.copy(into: "copied", columns: ["n"]) { writer in
+                            try await writer.write(ByteBuffer(string: "1\n"))
+                            try await withClient(configuration) { other in
+                                _ = try await other.query("SELECT pg_terminate_backend(\(pid))", logger: testLogger).collect()
+                            }
+                            try await waitUntil { transaction.connection.isClosed }
+                            try await writer.write(ByteBuffer(string: "2\n"))
+                        }
+                    }
+                    Issue.record("the copy went on after its session ended")
+                } catch HubStoreError.databaseUnavailable {
+                } catch {
+                    Issue.record("expected databaseUnavailable, got \(error)")
+                }
+            }
+        }
+    }
+
+    @Test("a session ended while statements stream on it: every statement ends, none is lost in the close")
+    func sessionEndedMidStream() async throws {
+        try await withFreshDatabase { configuration in
+            try await withClient(configuration) { client in
+                let store = HubStore(client: client, logger: testLogger, connectionWait: .seconds(30))
+                try await withClient(configuration) { killer in
+                    // Each round ends a session at a random moment of a stream of statements. A lost
+                    // statement never returns, and nothing in this process could end the wait
+                    // for it, so a watchdog stops the run with the round's number.
+                    for round in 1...Self.closingRounds {
+                        let watchdog = Task {
+                            try await Task.sleep(for: .seconds(60))
+                            fatalError("round \(round): a statement on a connection closing under it never returned")
+                        }
+                        defer { watchdog.cancel() }
+                        let error = await hubStoreError {
+                            try await store.withConnection { connection in
+                                let pid = try await connection.queryUnlessClosed("SELECT pg_backend_pid()", logger: testLogger).collect().first?.decode(Int32.self) ?? 0
+                                async let terminated = killer.query("SELECT pg_terminate_backend(\(pid)) FROM pg_sleep(\(Double.random(in: 0...0.005)))",
+                                                                    logger: testLogger).collect()
+                                while true { _ = try await connection.queryUnlessClosed("SELECT 1", logger: testLogger).collect() }
+                                _ = try await terminated
+                            }
+                        }
+                        guard case .databaseUnavailable? = error else {
+                            Issue.record("round \(round): expected databaseUnavailable, got \(String(describing: error))")
+                            return
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// 200 in `make test` (a few seconds); `make soak` runs 5,000.
+    static let closingRounds = ProcessInfo.processInfo.environment["CONCORD_CLOSING_ROUNDS"].flatMap { Int($0) } ?? 200
+
     /// A client on a fresh database whose pool has a single connection.
     private func withSingleConnectionPool(_ body: (PostgresClient, HubDatabaseConfiguration) async throws -> Void) async throws {
         try await withFreshDatabase { configuration in
