@@ -147,8 +147,10 @@ extension PostgresConnection {
         }
     }
 
-    /// Throws `HubStoreError.databaseUnavailable` if the connection has closed.
+    /// Throws `HubStoreError.databaseUnavailable` if the connection has closed. Called on the
+    /// event loop (asserted in debug builds, so every test's statements check it).
     private func refuseIfClosed() throws {
+        eventLoop.assertInEventLoop()
         guard !isClosed else { throw HubStoreError.databaseUnavailable("the server closed the connection") }
     }
 }
