@@ -141,10 +141,12 @@ struct ConnectionLeaseTests {
                 try await withClient(configuration) { killer in
                     // Each round ends a session at a random moment of a stream of statements. A lost
                     // statement never returns, and nothing in this process could end the wait
-                    // for it, so a watchdog stops the run with the round's number.
+                    // for it, so a watchdog stops the run with the round's number. A round takes
+                    // milliseconds; the watchdog allows minutes, as the full suite can starve
+                    // every thread for tens of seconds.
                     for round in 1...Self.closingRounds {
                         let watchdog = Task {
-                            try await Task.sleep(for: .seconds(60))
+                            try await Task.sleep(for: .seconds(180))
                             fatalError("round \(round): a statement on a connection closing under it never returned")
                         }
                         defer { watchdog.cancel() }
