@@ -128,10 +128,7 @@ extension PostgresConnection {
     /// on the connection's event loop, where the close also runs, with nothing between them.
     @discardableResult
     func queryUnlessClosed(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
-        try await withTaskExecutorPreference(EventLoopExecutor(eventLoop)) {
-            try refuseIfClosed()
-            return try await self.query(query, logger: logger)
-        }
+        try await onEventLoopUnlessClosed { try await self.query(query, logger: logger) }
     }
 
     /// `copyFrom(table:columns:logger:writeData:)`, refused on a connection that has closed,
@@ -139,19 +136,23 @@ extension PostgresConnection {
     /// `writeData` runs on the global executor, so that its work never holds up the event loop.
     func copyUnlessClosed(into table: String, columns: [String], logger: Logger,
                           _ writeData: (PostgresCopyFromWriter) async throws -> Void) async throws {
-        try await withTaskExecutorPreference(EventLoopExecutor(eventLoop)) {
-            try refuseIfClosed()
+        try await onEventLoopUnlessClosed {
             try await copyFrom(table: table, columns: columns, logger: logger) { writer in
                 try await withTaskExecutorPreference(globalConcurrentExecutor) { try await writeData(writer) }
             }
         }
     }
 
-    /// Throws `HubStoreError.databaseUnavailable` if the connection has closed. Called on the
-    /// event loop (asserted in debug builds, so every test's statements check it).
-    private func refuseIfClosed() throws {
-        eventLoop.assertInEventLoop()
-        guard !isClosed else { throw HubStoreError.databaseUnavailable("the server closed the connection") }
+    /// Runs `startStatement` on the connection's event loop, right after checking there that the
+    /// connection is open; throws `HubStoreError.databaseUnavailable` if it has closed. Whether
+    /// the work really runs on the event loop is asserted in debug builds, so every test's
+    /// statements check it.
+    private func onEventLoopUnlessClosed<T>(_ startStatement: () async throws -> T) async throws -> T {
+        try await withTaskExecutorPreference(EventLoopExecutor(eventLoop)) {
+            eventLoop.assertInEventLoop()
+            guard !isClosed else { throw HubStoreError.databaseUnavailable("the server closed the connection") }
+            return try await startStatement()
+        }
     }
 }
 

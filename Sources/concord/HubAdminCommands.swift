@@ -97,7 +97,7 @@ extension HubCommand {
                     services: [application, NoncePruner(store: store), LinkageWorker(store: store, catalogue: catalogue, queue: linkage, logger: logger), checkpointer,
                                retention],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-                // Work that cannot finish (a statement the database driver lost, say) must not keep
+                // Work that cannot finish (a hang in the database driver, say) must not keep
                 // the hub from stopping: after a minute its work is cancelled, and a service still
                 // running 30 s after that aborts the process, as a service manager's kill would.
                 group.maximumGracefulShutdownDuration = .seconds(60)

@@ -273,17 +273,13 @@ struct FaultExchange {
     func strike(when condition: String, on client: PostgresClient, fault: (() async throws -> Void)? = nil,
                 endingWhen ended: () -> Bool = { false }) async throws -> Bool {
         var deadline = ContinuousClock.now + .seconds(300)
-        var sawTheEnd = false
         while ContinuousClock.now < deadline {
             let count = try await client.query(PostgresQuery(unsafeSQL: condition), logger: testLogger).collect().first?.decode(Int.self) ?? 0
             if count > 0 {
                 if let fault { try await fault() } else { hub.killHard() }
                 return true
             }
-            if !sawTheEnd && ended() {
-                sawTheEnd = true
-                deadline = min(deadline, ContinuousClock.now + .seconds(60))
-            }
+            if ended() { deadline = min(deadline, ContinuousClock.now + .seconds(60)) }
             try await Task.sleep(for: .milliseconds(2))
         }
         return false

@@ -111,7 +111,7 @@ struct ConnectionLeaseTests {
         try await withFreshDatabase { configuration in
             try await withClient(configuration) { client in
                 let store = HubStore(client: client, logger: testLogger, connectionWait: .seconds(5))
-                try await store.withTransaction { try await $0.query("CREATE TABLE copied (n int)") }
+                _ = try await store.withTransaction { try await $0.query("CREATE TABLE copied (n int)") }
                 do {
                     try await store.withTransaction { transaction in
                         let pid = try await transaction.query("SELECT pg_backend_pid()").collect().first?.decode(Int32.self) ?? 0
